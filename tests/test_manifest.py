@@ -155,10 +155,8 @@ OFFICIAL_ARGS = {
         "incident_id": (True, False, None, None),
         "limit": (False, False, None, "50"),
         "next_link": (False, False, None, None),
-        "entity_kinds": (False, True, [
-            "Account", "Host", "File", "AzureResource", "CloudApplication", "DnsResolution", "FileHash", "Ip", "Malware",
-            "Process", "RegistryKey", "RegistryValue", "SecurityGroup", "Url", "IoTDevice", "SecurityAlert", "Bookmark",
-        ], None),
+        # Free text in the official YAML (the kinds are listed in its description, not as predefined values).
+        "entity_kinds": (False, True, None, None),
         "filter": (False, False, None, None),
     },
     "azure-sentinel-list-incident-entities": {"incident_id": (True, False, None, None)},
