@@ -1,0 +1,1456 @@
+"""Microsoft Sentinel integration for Cortex XSOAR-style SOAR platforms.
+
+A drop-in replacement for the official "Microsoft Sentinel" integration: the same parameter,
+command, argument and context names, with exactly-once fetching, throttling-aware retries,
+conflict-safe updates, retry-safe comments and safe paging.
+
+Read top to bottom: constants; errors; settings; credentials; transport (the one retry loop and
+the one pagination loop); the Sentinel client; formatters; commands by resource; fetch; the
+command table; main(), the only function that touches `demisto`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import demistomock as demisto  # noqa: E402  (the platform provides this module)
+import msal
+import requests
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# region constants
+
+INTEGRATION_NAME = "Microsoft Sentinel"
+API_VERSION = "2025-12-01"
+USER_AGENT = "AzureSentinelConnector/0.1"
+SENTINEL_PROVIDER_PATH = (
+    "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/"
+    "workspaces/{ws}/providers/Microsoft.SecurityInsights"
+)
+NEXTLINK_DESCRIPTION = "NextLink for listing commands"
+NEXTLINK_KEY = f'AzureSentinel.NextLink(val.Description == "{NEXTLINK_DESCRIPTION}")'
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 60
+COMMAND_RETRY_BUDGET_S = 150  # total time a command may spend waiting between retries
+MAX_ATTEMPTS = 7  # per request, the first try included
+BACKOFF_BASE_S = 0.8
+BACKOFF_MAX_S = 30.0
+TOKEN_REFRESH_MARGIN_S = 300  # refresh cached tokens 5 minutes before they expire
+MAX_PAGES = 1000
+PAGE_MAX = 1000  # Sentinel's largest $top
+MAX_CONFLICT_ATTEMPTS = 4  # read-modify-write rounds on 409 Conflict
+
+# Statuses worth retrying, and for which methods (DESIGN §5). 429 means "not processed", so it
+# is retried for every method; the rest only for idempotent calls.
+RETRY_ANY_METHOD = frozenset({429})
+RETRY_IDEMPOTENT = frozenset({408, 500, 502, 503, 504})
+
+ERROR_HINTS: dict[int, str] = {
+    400: "check the command arguments (and any OData filter)",
+    401: "check the tenant ID, client ID and secret or certificate, then run azure-sentinel-auth-reset",
+    403: "give the app registration or managed identity the Microsoft Sentinel Contributor (or Responder) "
+         "role on the workspace",
+    404: "check the ID, the subscription ID, the resource group name and the workspace name",
+    409: "the resource was changed by someone else at the same time; run the command again",
+    429: "Azure is throttling this principal; wait a minute, or lower the fetch limit or enrichment",
+}
+SERVER_ERROR_HINT = "Azure had a transient failure; try again in a few minutes"
+
+
+class Severity(str, Enum):
+    INFORMATIONAL = "Informational"
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+
+
+SEVERITY_LEVEL = {"Informational": 0.5, "Low": 1, "Medium": 2, "High": 3}
+SEVERITY_ORDER = ["Informational", "Low", "Medium", "High"]
+
+
+class Status(str, Enum):
+    NEW = "New"
+    ACTIVE = "Active"
+    CLOSED = "Closed"
+
+
+class Classification(str, Enum):
+    BENIGN_POSITIVE = "BenignPositive"
+    FALSE_POSITIVE = "FalsePositive"
+    TRUE_POSITIVE = "TruePositive"
+    UNDETERMINED = "Undetermined"
+
+
+class ClassificationReason(str, Enum):
+    INACCURATE_DATA = "InaccurateData"
+    INCORRECT_ALERT_LOGIC = "IncorrectAlertLogic"
+    SUSPICIOUS_ACTIVITY = "SuspiciousActivity"
+    SUSPICIOUS_BUT_EXPECTED = "SuspiciousButExpected"
+
+
+# The reason Sentinel needs when closing, if the user gave none (as the official integration does).
+DEFAULT_CLASSIFICATION_REASON = {
+    "TruePositive": "SuspiciousActivity",
+    "BenignPositive": "SuspiciousButExpected",
+    "FalsePositive": "InaccurateData",
+}
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    arm: str  # resource manager endpoint, no trailing slash
+    login: str  # Entra ID authority host, no trailing slash
+
+
+CLOUDS: dict[str, Cloud] = {
+    "Worldwide": Cloud("Worldwide", "https://management.azure.com", "https://login.microsoftonline.com"),
+    "US GCC": Cloud("US GCC", "https://management.usgovcloudapi.net", "https://login.microsoftonline.com"),
+    "US GCC-High": Cloud("US GCC-High", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
+    "DoD": Cloud("DoD", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
+    "China": Cloud("China", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+}
+DEFAULT_SERVER_URL = "https://management.azure.com"
+
+# endregion
+
+# region errors
+
+
+class SentinelError(Exception):
+    """Base class. The message is one sentence: what failed and what to do."""
+
+
+class ConfigError(SentinelError):
+    """The instance configuration or the command arguments are wrong; the user must fix them."""
+
+
+class AuthError(SentinelError):
+    """No access token could be obtained."""
+
+
+class ApiError(SentinelError):
+    """The Sentinel (ARM) API answered with an error status."""
+
+    def __init__(self, message: str, status: int = 0, code: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ConflictError(ApiError):
+    """409 Conflict: the resource changed since it was read (stale etag)."""
+
+
+class UnsafeRequestError(SentinelError):
+    """A request was refused before it was sent (foreign nextLink, path injection, loop)."""
+
+
+# endregion
+
+# region settings
+
+
+def _secret_of(value: Any) -> str:
+    """The secret part of a credentials-type (9) param, or a plain string param."""
+    if isinstance(value, dict):
+        return str(value.get("password") or "").strip()
+    return str(value or "").strip()
+
+
+def _identifier_of(value: Any) -> str:
+    return str(value.get("identifier") or "").strip() if isinstance(value, dict) else ""
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("true", "yes", "1", "on")
+
+
+def _as_list(value: Any) -> list[str]:
+    """argToList: a list, a JSON list, or a comma-separated string."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            return [str(v).strip() for v in json.loads(text) if str(v).strip()]
+        except ValueError:
+            pass
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str, what: str) -> str:
+    """An https URL, or http only on loopback. Returned without a trailing slash."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{what} '{url}' is not a valid URL; use the form https://host[:port].")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(f"{what} '{url}' uses http://; only https:// is allowed (http:// only for "
+                          f"127.0.0.1 or localhost).")
+    return url.strip().rstrip("/")
+
+
+class AuthKind(str, Enum):
+    CLIENT_SECRET = "client secret"
+    CERTIFICATE = "certificate"
+    MANAGED_IDENTITY = "managed identity"
+
+
+class Settings(BaseModel):
+    """Instance parameters, parsed once (see `settings_from_params`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cloud: Cloud
+    auth_kind: AuthKind
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: str = Field(default="", repr=False)
+    cert_thumbprint: str = ""
+    cert_private_key: str = Field(default="", repr=False)
+    managed_identity_client_id: str = ""
+    subscription_id: str
+    resource_group: str
+    workspace: str
+    verify: bool = True
+    proxy: bool = False
+    # fetching
+    is_fetch: bool = False
+    first_fetch: timedelta = timedelta(days=3)
+    min_severity: Severity = Severity.INFORMATIONAL
+    statuses: tuple[Status, ...] = ()
+    fetch_limit: int = Field(default=50, ge=1, le=1000)
+    additional_info: tuple[str, ...] = ()
+    odata_filter: str = ""
+    escalation_horizon: timedelta = timedelta(days=7)
+    look_back: timedelta = timedelta(0)
+    mirror_direction: str = "None"
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.client_secret, self.cert_private_key) if s]
+
+    @property
+    def scope(self) -> str:
+        return f"{self.cloud.arm}/.default"
+
+
+FETCH_TIME_RE = re.compile(r"^\s*(\d+)\s*(minute|hour|day|week|month|year)s?\s*$", re.I)
+FETCH_UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}
+ADDITIONAL_INFO = ("Alerts", "Entities", "Comments", "Relations")
+
+
+def _parse_fetch_time(text: str) -> timedelta:
+    match = FETCH_TIME_RE.match(text or "3 days")
+    if not match:
+        raise ConfigError(f"First fetch timestamp '{text}' is not of the form '<number> <unit>', "
+                          f"for example '3 days' or '12 hours'.")
+    return timedelta(days=int(match.group(1)) * FETCH_UNIT_DAYS[match.group(2).lower()])
+
+
+def _whole_number(value: Any, name: str, default: int, low: int, high: int) -> int:
+    text = str(value).strip() if value not in (None, "") else str(default)
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not '{value}'.")
+    return int(text)
+
+
+def _cloud_from_params(params: dict[str, Any]) -> Cloud:
+    name = str(params.get("azure_cloud") or "").strip()
+    server_url = str(params.get("server_url") or "").strip()
+    authority_url = str(params.get("authority_url") or "").strip()
+    if name == "Germany":
+        raise ConfigError("Azure Cloud 'Germany' was retired by Microsoft; choose Worldwide, or Custom with "
+                          "a Server URL and an Authority URL.")
+    if not name and server_url and server_url.rstrip("/") != DEFAULT_SERVER_URL:
+        name = "Custom"  # older instances set only the Server URL
+    if name in ("", "Worldwide") and not authority_url:
+        return CLOUDS["Worldwide"]
+    if name in CLOUDS:
+        return CLOUDS[name]
+    if name not in ("Custom", "Worldwide", ""):
+        raise ConfigError(f"Azure Cloud '{name}' is unknown; choose one of {', '.join(CLOUDS)} or Custom.")
+    if not server_url:
+        raise ConfigError("Azure Cloud 'Custom' needs a Server URL (the Azure Resource Manager endpoint).")
+    arm = _check_url(server_url, "Server URL")
+    login = _check_url(authority_url or CLOUDS["Worldwide"].login, "Authority URL")
+    return Cloud("Custom", arm, login)
+
+
+def settings_from_params(params: dict[str, Any]) -> Settings:
+    """Parse the instance parameters (official names) into Settings, or raise ConfigError."""
+    missing = [label for key, label in (("subscriptionID", "Default Subscription ID"),
+                                        ("resourceGroupName", "Default Resource Group Name"),
+                                        ("workspaceName", "Workspace Name"))
+               if not str(params.get(key) or "").strip()]
+    if missing:
+        raise ConfigError(f"Set {', '.join(missing)} in the instance configuration.")
+
+    cloud = _cloud_from_params(params)
+    tenant = _secret_of(params.get("creds_tenant_id")) or _secret_of(params.get("tenant_id"))
+    client_id = (_secret_of(params.get("creds_client_id"))
+                 or _identifier_of(params.get("credentials")))
+    secret = _secret_of(params.get("credentials"))
+    cert = params.get("creds_certificate")
+    thumbprint = _identifier_of(cert) or _secret_of(params.get("certificate_thumbprint"))
+    private_key = _secret_of(cert) or _secret_of(params.get("private_key"))
+    use_mi = _as_bool(params.get("use_managed_identities"))
+
+    if use_mi:
+        if secret or private_key:
+            raise ConfigError("Use Azure Managed Identities is set together with a client secret or private "
+                              "key; clear one of them.")
+        kind = AuthKind.MANAGED_IDENTITY
+    elif secret and (thumbprint or private_key):
+        raise ConfigError("Both a client secret and a certificate are set; keep only one of them.")
+    elif secret:
+        kind = AuthKind.CLIENT_SECRET
+    elif thumbprint or private_key:
+        if not (thumbprint and private_key):
+            raise ConfigError("Certificate authentication needs both the Certificate Thumbprint and the "
+                              "Private Key.")
+        kind = AuthKind.CERTIFICATE
+    else:
+        raise ConfigError("No credentials are set: give a Client Secret, a Certificate Thumbprint and Private "
+                          "Key, or select Use Azure Managed Identities.")
+    if kind is not AuthKind.MANAGED_IDENTITY:
+        if not tenant:
+            raise ConfigError("Set the Tenant ID (the Directory ID of the app registration).")
+        if not client_id:
+            raise ConfigError("Set the Client ID (the Application ID of the app registration).")
+
+    min_severity = str(params.get("min_severity") or "Informational")
+    statuses = _as_list(params.get("statuses_to_fetch"))
+    additional = _as_list(params.get("fetch_additional_info"))
+    for value, allowed, what in ((statuses, [s.value for s in Status], "Incident Statuses to Fetch"),
+                                 (additional, ADDITIONAL_INFO, "Additional info to fetch"),
+                                 ([min_severity], SEVERITY_ORDER, "The minimum severity of incidents to fetch")):
+        unknown = [v for v in value if v not in allowed]
+        if unknown:
+            raise ConfigError(f"{what} has unknown value(s) {', '.join(unknown)}; use {', '.join(allowed)}.")
+    odata_filter = str(params.get("odata_filter") or "").strip()
+    if odata_filter:
+        _check_odata_filter(odata_filter)
+
+    try:
+        return Settings(
+            cloud=cloud, auth_kind=kind, tenant_id=tenant, client_id=client_id, client_secret=secret,
+            cert_thumbprint=thumbprint.replace(":", "").replace(" ", ""), cert_private_key=private_key,
+            managed_identity_client_id=_secret_of(params.get("managed_identities_client_id")),
+            subscription_id=str(params["subscriptionID"]).strip(),
+            resource_group=str(params["resourceGroupName"]).strip(),
+            workspace=str(params["workspaceName"]).strip(),
+            verify=not _as_bool(params.get("insecure")), proxy=_as_bool(params.get("proxy")),
+            is_fetch=_as_bool(params.get("isFetch")),
+            first_fetch=_parse_fetch_time(str(params.get("fetch_time") or "3 days")),
+            min_severity=Severity(min_severity), statuses=tuple(Status(s) for s in statuses),
+            fetch_limit=_whole_number(params.get("limit"), "Maximum number of incidents per fetch", 50, 1, 1000),
+            additional_info=tuple(additional), odata_filter=odata_filter,
+            escalation_horizon=timedelta(days=_whole_number(params.get("escalation_horizon_days"),
+                                                            "Escalation horizon (days)", 7, 0, 30)),
+            look_back=timedelta(minutes=_whole_number(params.get("look_back"), "Minutes to look back", 0, 0,
+                                                      1440)),
+            mirror_direction=str(params.get("mirror_direction") or "None"),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"Instance parameter {'.'.join(map(str, first['loc']))} is invalid: {first['msg']}.") \
+            from None
+
+
+def _check_odata_filter(text: str) -> None:
+    """Reject filters that cannot be a single OData expression: unbalanced quotes or parentheses."""
+    depth, in_string = 0, False
+    for char in text:
+        if char == "'":
+            in_string = not in_string
+        elif not in_string and char in "()":
+            depth += 1 if char == "(" else -1
+            if depth < 0:
+                break
+    if in_string or depth != 0:
+        raise ConfigError(f"Odata Filter '{text}' has unbalanced quotes or parentheses; write one OData "
+                          f"expression such as properties/title ne 'Test'.")
+    if re.match(r"^\s*(and|or)\b", text, re.I):
+        raise ConfigError("Odata Filter must not start with 'and'/'or': it is combined with the built-in "
+                          "filters automatically.")
+
+
+# endregion
+
+# region credentials
+
+
+def new_session(settings: Settings) -> requests.Session:
+    """The one HTTP session for ARM and token calls, honouring `insecure` and `proxy`."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    # Without `proxy`, ignore proxy variables (as the platform does) but keep a CA bundle if one is set.
+    session.trust_env = settings.proxy
+    if not settings.verify:
+        session.verify = False
+    elif not settings.proxy:
+        import os  # read once, here: the CA bundle is a machine setting, not a platform call
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return session
+
+
+@dataclass
+class AccessToken:
+    token: str
+    expires_on: float
+
+
+class Credential:
+    """One `get_token()` for every kind of credential, with the token cached across runs.
+
+    The cache lives in the integration context (a dict the caller persists): the token and its
+    expiry, under a key derived from cloud, tenant, client and scope. Never the secret.
+    """
+
+    CONTEXT_KEY = "azure_token"
+
+    def __init__(self, settings: Settings, session: requests.Session, context: dict[str, Any],
+                 now: Callable[[], float] = time.time):
+        self._settings = settings
+        self._session = session
+        self._context = context
+        self._now = now
+        self.acquired = 0  # tokens requested from Entra ID / the identity endpoint in this run
+
+    @property
+    def cache_key(self) -> str:
+        s = self._settings
+        ident = "|".join((s.auth_kind.value, s.cloud.login, s.tenant_id, s.client_id,
+                          s.managed_identity_client_id, s.scope))
+        return hashlib.sha256(ident.encode()).hexdigest()[:32]
+
+    def get_token(self) -> str:
+        cached = self._context.get(self.CONTEXT_KEY) or {}
+        if (cached.get("key") == self.cache_key
+                and float(cached.get("expires_on", 0)) - TOKEN_REFRESH_MARGIN_S > self._now()):
+            return str(cached["access_token"])
+        token = self._acquire()
+        self._context[self.CONTEXT_KEY] = {"key": self.cache_key, "access_token": token.token,
+                                           "expires_on": token.expires_on}
+        return token.token
+
+    def invalidate(self) -> None:
+        """Forget the cached token (after a 401, or on auth-reset)."""
+        self._context.pop(self.CONTEXT_KEY, None)
+
+    def _acquire(self) -> AccessToken:
+        s = self._settings
+        try:
+            if s.auth_kind is AuthKind.MANAGED_IDENTITY:
+                identity = (msal.UserAssignedManagedIdentity(client_id=s.managed_identity_client_id)
+                            if s.managed_identity_client_id else msal.SystemAssignedManagedIdentity())
+                client = msal.ManagedIdentityClient(identity, http_client=self._session)
+                result = client.acquire_token_for_client(resource=s.cloud.arm)
+            else:
+                credential: Any = (s.client_secret if s.auth_kind is AuthKind.CLIENT_SECRET
+                                   else {"private_key": s.cert_private_key, "thumbprint": s.cert_thumbprint})
+                app = msal.ConfidentialClientApplication(
+                    s.client_id, client_credential=credential, authority=f"{s.cloud.login}/{s.tenant_id}",
+                    http_client=self._session, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                    # A custom authority is not in Microsoft's instance list; skip that look-up.
+                    instance_discovery=False if s.cloud.name == "Custom" else None,
+                )
+                result = app.acquire_token_for_client(scopes=[s.scope])
+        except requests.RequestException as exc:
+            raise AuthError(f"Could not reach the sign-in endpoint for {s.auth_kind.value} authentication "
+                            f"({type(exc).__name__}); check the Azure Cloud, Authority URL and proxy "
+                            f"settings.") from None
+        except ValueError as exc:  # MSAL: bad authority, tenant discovery failure, malformed key
+            raise AuthError(f"Sign-in with {s.auth_kind.value} failed: {_first_line(str(exc))}; check the "
+                            f"Tenant ID, Authority URL and credentials.") from None
+        if "access_token" not in result:
+            raise AuthError(_token_error_message(s, result))
+        self.acquired += 1
+        expires_in = float(result.get("expires_in") or 3599)
+        return AccessToken(str(result["access_token"]), self._now() + expires_in)
+
+
+AAD_HINTS = {
+    7000215: "the client secret is wrong; copy the secret's Value (not its ID) from the app registration",
+    7000222: "the client secret has expired; create a new one and update the instance",
+    700016: "no application with this Client ID exists in the tenant",
+    90002: "the tenant was not found; check the Tenant ID",
+    700027: "the certificate signature was rejected; check the thumbprint and that the certificate is "
+            "uploaded to the app registration",
+}
+
+
+def _token_error_message(settings: Settings, result: dict[str, Any]) -> str:
+    code = str(result.get("error") or "unknown_error")
+    description = _first_line(str(result.get("error_description") or ""))
+    hint = next((AAD_HINTS[c] for c in result.get("error_codes") or [] if c in AAD_HINTS),
+                "check the credentials and the Azure Cloud setting, then run azure-sentinel-auth-reset")
+    return (f"Sign-in with {settings.auth_kind.value} failed ({code}: {description}); {hint}.")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else ""
+
+
+# endregion
+
+# region transport
+
+
+@dataclass
+class Response:
+    status: int
+    data: Any
+    headers: dict[str, str]
+
+
+class Transport:
+    """The one place that sends HTTP requests to ARM: auth header, timeouts, retries, errors, paging.
+
+    `now` and `sleep` are injectable; `log` receives one line per retry (never headers or tokens).
+    """
+
+    def __init__(self, session: requests.Session, credential: Credential, arm_base: str,
+                 now: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 log: Callable[[str], None] = lambda _msg: None,
+                 budget_s: float = COMMAND_RETRY_BUDGET_S, jitter: Callable[[], float] = random.random):
+        self.session = session
+        self.credential = credential
+        self.arm = urlsplit(arm_base)
+        self.arm_base = arm_base
+        self.now = now
+        self.sleep = sleep
+        self.log = log
+        self.deadline = now() + budget_s
+        self.jitter = jitter
+        self.retries = 0
+
+    # -- one request, the one retry loop --------------------------------------------------------
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send one logical request and return the parsed JSON body (None when empty)."""
+        return self.send(method, url, **kwargs).data
+
+    def send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
+             body: Any = None, idempotent: bool | None = None) -> Response:
+        """Send one logical request; return its final status, parsed body and headers.
+
+        Retries connection errors and 408/5xx for idempotent calls, 429 for every call, waiting
+        Retry-After when given, else exponential backoff with jitter, within the command budget.
+        A 401 refreshes the token once.
+        """
+        if idempotent is None:
+            idempotent = method in ("GET", "PUT", "DELETE")
+        self.check_url(url)
+        query = dict(params or {})
+        if "api-version" not in parse_qsl_dict(url):
+            query.setdefault("api-version", API_VERSION)
+        path = urlsplit(url).path
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = {"Authorization": f"Bearer {self.credential.get_token()}",
+                       "Accept": "application/json"}
+            try:
+                raw = self.session.request(method, url, params=query, json=body, headers=headers,
+                                           timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = type(exc).__name__
+                if idempotent and self._wait(attempt, None, f"{method} {path}: {reason}"):
+                    continue
+                raise ApiError(f"{method} {path} failed: {reason} talking to {self.arm.netloc}; check the "
+                               f"network and proxy settings, then try again.") from None
+            status = raw.status_code
+            if status == 401 and not refreshed:
+                refreshed = True
+                self.credential.invalidate()
+                continue
+            retryable = status in RETRY_ANY_METHOD or (idempotent and status in RETRY_IDEMPOTENT)
+            if retryable and self._wait(attempt, _retry_after(raw.headers), f"{method} {path}: HTTP {status}"):
+                continue
+            if status >= 400:
+                raise _api_error(method, path, raw)
+            return Response(status, _json_or_none(raw), dict(raw.headers))
+
+    def _wait(self, attempt: int, retry_after: float | None, what: str) -> bool:
+        """Sleep before the next attempt; False when attempts or the time budget are used up."""
+        if attempt >= MAX_ATTEMPTS:
+            return False
+        delay = retry_after if retry_after is not None else min(
+            BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
+        if self.now() + delay > self.deadline:
+            return False
+        self.retries += 1
+        self.log(f"Retrying {what} in {delay:.1f}s (attempt {attempt + 1} of {MAX_ATTEMPTS}).")
+        self.sleep(delay)
+        return True
+
+    # -- URL safety ------------------------------------------------------------------------------
+
+    def check_url(self, url: str) -> None:
+        """Only the configured ARM endpoint ever receives the bearer token."""
+        parts = urlsplit(url)
+        if (parts.scheme, parts.hostname, parts.port) != (self.arm.scheme, self.arm.hostname, self.arm.port):
+            raise UnsafeRequestError(f"Refusing to send a request to {parts.scheme}://{parts.netloc}: only "
+                                     f"{self.arm.scheme}://{self.arm.netloc} (the configured Azure Resource "
+                                     f"Manager endpoint) receives the access token.")
+        if parts.username or parts.password:
+            raise UnsafeRequestError("Refusing a URL that carries user information.")
+
+    # -- the one pagination loop -----------------------------------------------------------------
+
+    def pages(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
+              items_key: str = "value", top: Callable[[], int] | None = None,
+              idempotent: bool | None = None) -> Iterator[tuple[list[Any], str | None]]:
+        """Yield (items, nextLink) page by page, following nextLink on the ARM host only.
+
+        `top`, when given, sizes each page ($top), so a caller that wants N items never receives
+        more than it asked for and can hand the remaining nextLink on without losing items.
+        Repeated links and more than MAX_PAGES pages stop with an error.
+        """
+        seen: set[str] = set()
+        link: str | None = None
+        for _ in range(MAX_PAGES):
+            if link is None:
+                query = dict(params or {})
+                if top is not None:
+                    query["$top"] = top()
+                data = self.request(method, url, params=query, body=body, idempotent=idempotent)
+            else:
+                data = self.request(method, with_top(link, top()) if top else link, body=body,
+                                    idempotent=idempotent)
+            data = data or {}
+            next_link = data.get("nextLink") or None
+            yield list(data.get(items_key) or []), next_link
+            if not next_link:
+                return
+            if next_link in seen:
+                raise UnsafeRequestError("The API returned the same nextLink twice; stopping to avoid a loop.")
+            seen.add(next_link)
+            self.check_url(next_link)
+            link = next_link
+        raise UnsafeRequestError(f"Stopped after {MAX_PAGES} pages; narrow the query with a filter.")
+
+    def collect(self, method: str, url: str, limit: int, **kwargs: Any) -> tuple[list[Any], str | None]:
+        """Up to `limit` items across pages, and the nextLink to continue from (None when done)."""
+        items: list[Any] = []
+        next_link = None
+        for page, next_link in self.pages(method, url, top=lambda: min(PAGE_MAX, limit - len(items)), **kwargs):
+            items.extend(page)
+            if len(items) >= limit:
+                break
+        return items[:limit], next_link
+
+
+def parse_qsl_dict(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def with_top(url: str, top: int) -> str:
+    """The same URL with $top set to `top` (the other query parameters kept as they are)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "$top"]
+    query.append(("$top", str(top)))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="$/:'(),")))
+
+
+def _retry_after(headers: Any) -> float | None:
+    for name, scale in (("x-ms-retry-after-ms", 0.001), ("retry-after-ms", 0.001), ("Retry-After", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                try:  # an HTTP date
+                    from email.utils import parsedate_to_datetime
+                    return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+                except (TypeError, ValueError):
+                    continue
+    return None
+
+
+def _json_or_none(raw: requests.Response) -> Any:
+    if raw.status_code == 204 or not raw.content:
+        return None
+    try:
+        return raw.json()
+    except ValueError:
+        return None
+
+
+def _api_error(method: str, path: str, raw: requests.Response) -> ApiError:
+    """One sentence from an ARM error: status, ARM code, message and what to do."""
+    status = raw.status_code
+    body = _json_or_none(raw)
+    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    code = str(error.get("code") or raw.reason or "Error")
+    message = _first_line(str(error.get("message") or "")).rstrip(".")
+    hint = ERROR_HINTS.get(status) or (SERVER_ERROR_HINT if status >= 500 else "check the request")
+    resource = path.split("/providers/Microsoft.SecurityInsights", 1)[-1] or path
+    text = f"{method} {resource} failed with HTTP {status} {code}" + (f": {message}" if message else "") + \
+        f". What to do: {hint}."
+    cls = ConflictError if status == 409 else ApiError
+    return cls(text, status=status, code=code)
+
+
+# endregion
+
+# region client
+
+
+ID_FORBIDDEN = re.compile(r"[/\\?#%\x00-\x1f\x7f]")
+
+
+def safe_id(value: Any, what: str = "ID") -> str:
+    """Validate a value that becomes one URL path segment; refuse traversal and separators."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise ConfigError(f"The {what} is empty; give the {what}.")
+    if text in (".", "..") or ID_FORBIDDEN.search(text) or len(text) > 256:
+        raise ConfigError(f"The {what} '{text[:80]}' is not valid: it must not contain '/', '\\', '?', '#', "
+                          f"'%' or control characters, nor be '.' or '..'.")
+    return text
+
+
+def odata_quote(value: str) -> str:
+    """A string literal for an OData $filter: quoted, with embedded quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Client:
+    """Sentinel API operations for one workspace. Never touches `demisto`."""
+
+    def __init__(self, transport: Transport, subscription_id: str, resource_group: str, workspace: str):
+        self.transport = transport
+        self.workspace_url = f"{transport.arm_base}/" + SENTINEL_PROVIDER_PATH.format(
+            sub=quote(safe_id(subscription_id, "subscription ID"), safe=""),
+            rg=quote(safe_id(resource_group, "resource group name"), safe=""),
+            ws=quote(safe_id(workspace, "workspace name"), safe=""))
+
+    def url(self, *segments: str) -> str:
+        """The workspace URL plus path segments; each variable segment must come through safe_id."""
+        return "/".join([self.workspace_url, *(quote(s, safe="") for s in segments)])
+
+    # incidents
+    def get_incident(self, incident_id: str) -> dict[str, Any]:
+        return self.transport.request("GET", self.url("incidents", incident_id))
+
+    def list_incidents(self, limit: int, odata_filter: str | None = None, orderby: str | None = None,
+                       next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        if next_link:
+            return self.transport.collect("GET", next_link, limit)
+        params = {k: v for k, v in (("$filter", odata_filter), ("$orderby", orderby)) if v}
+        return self.transport.collect("GET", self.url("incidents"), limit, params=params)
+
+    def iter_incident_pages(self, odata_filter: str, orderby: str, page_size: int
+                            ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        params = {"$filter": odata_filter, "$orderby": orderby} if odata_filter else {"$orderby": orderby}
+        return self.transport.pages("GET", self.url("incidents"), params=params, top=lambda: page_size)
+
+    def put_incident(self, incident_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.transport.request("PUT", self.url("incidents", incident_id), body=body)
+
+    def delete_incident(self, incident_id: str) -> None:
+        self.transport.request("DELETE", self.url("incidents", incident_id))
+
+    # incident sub-resources
+    def list_comments(self, incident_id: str, limit: int, next_link: str | None = None
+                      ) -> tuple[list[dict[str, Any]], str | None]:
+        return self.transport.collect("GET", next_link or self.url("incidents", incident_id, "comments"), limit)
+
+    def put_comment(self, incident_id: str, comment_id: str, message: str) -> dict[str, Any]:
+        return self.transport.request("PUT", self.url("incidents", incident_id, "comments", comment_id),
+                                      body={"properties": {"message": message}})
+
+    def delete_comment(self, incident_id: str, comment_id: str) -> bool:
+        """Delete a comment; False when it did not exist (ARM answers 204)."""
+        url = self.url("incidents", incident_id, "comments", comment_id)
+        return self.transport.send("DELETE", url).status != 204
+
+    def list_relations(self, incident_id: str, limit: int, odata_filter: str | None = None,
+                       next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        if next_link:
+            return self.transport.collect("GET", next_link, limit)
+        params = {"$filter": odata_filter} if odata_filter else {}
+        return self.transport.collect("GET", self.url("incidents", incident_id, "relations"), limit, params=params)
+
+    def list_alerts(self, incident_id: str) -> list[dict[str, Any]]:
+        data = self.transport.request("POST", self.url("incidents", incident_id, "alerts"), idempotent=True)
+        return list((data or {}).get("value") or [])
+
+    def list_entities(self, incident_id: str) -> dict[str, Any]:
+        return self.transport.request("POST", self.url("incidents", incident_id, "entities"),
+                                      idempotent=True) or {}
+
+
+# endregion
+
+# region formatters
+
+
+def format_time(value: Any) -> str | None:
+    """An ARM timestamp (up to 7 fractional digits) as the official '%Y-%m-%dT%H:%M:%SZ'."""
+    parsed = parse_time(value)
+    return parsed.strftime(DATE_FORMAT) if parsed else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        hours, minutes = int(zone[1:3]), int(zone[-2:])
+        return (parsed - sign * timedelta(hours=hours, minutes=minutes)).replace(tzinfo=timezone.utc)
+    return parsed.replace(tzinfo=timezone.utc)
+
+
+def iso_z(moment: datetime) -> str:
+    """A UTC datetime as an OData datetime literal."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def incident_context(incident: dict[str, Any]) -> dict[str, Any]:
+    """An ARM incident as the official `AzureSentinel.Incident` context object."""
+    props = incident.get("properties") or {}
+    owner = props.get("owner") or {}
+    extra = props.get("additionalData") or {}
+    return {
+        "ID": incident.get("name"),
+        "IncidentNumber": props.get("incidentNumber"),
+        "Title": props.get("title"),
+        "Description": props.get("description"),
+        "Severity": props.get("severity"),
+        "Status": props.get("status"),
+        "AssigneeName": owner.get("assignedTo"),
+        "AssigneeEmail": owner.get("email"),
+        "AssigneeObjectID": owner.get("objectId"),
+        "AssigneeUPN": owner.get("userPrincipalName"),
+        "Label": [{"Name": label.get("labelName"), "Type": label.get("labelType")}
+                  for label in props.get("labels") or []],
+        "FirstActivityTimeUTC": format_time(props.get("firstActivityTimeUtc")),
+        "LastActivityTimeUTC": format_time(props.get("lastActivityTimeUtc")),
+        "LastModifiedTimeUTC": format_time(props.get("lastModifiedTimeUtc")),
+        "CreatedTimeUTC": format_time(props.get("createdTimeUtc")),
+        "AlertsCount": extra.get("alertsCount"),
+        # The official manifest documents *Count, its code emits *sCount: emit both.
+        "BookmarksCount": extra.get("bookmarksCount"),
+        "BookmarkCount": extra.get("bookmarksCount"),
+        "CommentsCount": extra.get("commentsCount"),
+        "CommentCount": extra.get("commentsCount"),
+        "AlertProductNames": extra.get("alertProductNames"),
+        "Tactics": extra.get("tactics"),
+        "Techniques": extra.get("techniques"),
+        "ProviderIncidentUrl": extra.get("providerIncidentUrl"),
+        "FirstActivityTimeGenerated": format_time(props.get("firstActivityTimeUtc")),
+        "LastActivityTimeGenerated": format_time(props.get("lastActivityTimeUtc")),
+        "Etag": incident.get("etag"),
+        "IncidentUrl": props.get("incidentUrl"),
+        "Deleted": False,
+    }
+
+
+def comment_context(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    props = comment.get("properties") or {}
+    author = props.get("author") or {}
+    return {
+        "ID": comment.get("name"),
+        "IncidentID": incident_id,
+        "Message": props.get("message"),
+        "AuthorName": author.get("assignedTo") or author.get("name"),
+        "AuthorEmail": author.get("email"),
+        "CreatedTimeUTC": format_time(props.get("createdTimeUtc")),
+    }
+
+
+def relation_context(relation: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    props = relation.get("properties") or {}
+    return {"ID": props.get("relatedResourceName"), "Kind": props.get("relatedResourceKind"),
+            "IncidentID": incident_id}
+
+
+def entity_context(entity: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    return {"ID": entity.get("name"), "IncidentId": incident_id, "Kind": entity.get("kind"),
+            "Properties": entity.get("properties")}
+
+
+def alert_context(alert: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    props = alert.get("properties") or {}
+    techniques = (props.get("additionalData") or {}).get("MitreTechniques")
+    return {
+        "ID": props.get("systemAlertId") or alert.get("name"),
+        "IncidentId": incident_id,
+        "Kind": alert.get("kind"),
+        "Tactic": props.get("tactics"),
+        "Techniques": props.get("techniques") or techniques,
+        "Technique": techniques,
+        "DisplayName": props.get("alertDisplayName"),
+        "Description": props.get("description"),
+        "ConfidenceLevel": props.get("confidenceLevel"),
+        "Severity": props.get("severity"),
+        "VendorName": props.get("vendorName"),
+        "ProductName": props.get("productName"),
+        "ProductComponentName": props.get("productComponentName"),
+    }
+
+
+INCIDENT_HEADERS = ["ID", "IncidentNumber", "Title", "Description", "Severity", "Status", "AssigneeName",
+                    "AssigneeEmail", "Label", "FirstActivityTimeUTC", "LastActivityTimeUTC",
+                    "LastModifiedTimeUTC", "CreatedTimeUTC", "AlertsCount", "BookmarksCount", "CommentsCount",
+                    "AlertProductNames", "Tactics", "Etag"]
+COMMENT_HEADERS = ["ID", "IncidentID", "Message", "AuthorName", "AuthorEmail", "CreatedTimeUTC"]
+ALERT_HEADERS = ["ID", "Kind", "Tactic", "DisplayName", "Description", "ConfidenceLevel", "Severity",
+                 "VendorName", "ProductName", "ProductComponentName"]
+
+
+def pascal_to_space(name: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        value = ", ".join(_cell(v) for v in value)
+    elif isinstance(value, dict):
+        value = ", ".join(f"{k}: {_cell(v)}" for k, v in value.items() if v not in (None, "", []))
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def markdown_table(title: str, rows: list[dict[str, Any]], headers: list[str] | None = None) -> str:
+    """A titled markdown table; columns with no value in any row are left out (removeNull)."""
+    lines = [f"### {title}"]
+    if not rows:
+        return lines[0] + "\n**No entries.**\n"
+    headers = headers or list(rows[0])
+    columns = [h for h in headers if any(row.get(h) not in (None, "", []) for row in rows)]
+    lines.append("|" + "|".join(pascal_to_space(c) for c in columns) + "|")
+    lines.append("|" + "|".join("---" for _ in columns) + "|")
+    lines += ["|" + "|".join(_cell(row.get(c)) for c in columns) + "|" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def note(raw: Any, readable: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A note entry: raw API data for the War Room, markdown for people, context for playbooks."""
+    return {"Type": 1, "ContentsFormat": "json", "Contents": raw, "HumanReadable": readable,
+            "ReadableContentsFormat": "markdown", "EntryContext": context or {}}
+
+
+def error_entry(message: str) -> dict[str, Any]:
+    return {"Type": 4, "ContentsFormat": "text", "Contents": message}
+
+
+def next_link_context(next_link: str | None) -> dict[str, Any]:
+    # Spaces become %20 so the link survives being passed back as one CLI argument.
+    return {NEXTLINK_KEY: {"Description": NEXTLINK_DESCRIPTION, "URL": next_link.replace(" ", "%20")}} \
+        if next_link else {}
+
+
+# endregion
+
+# region command arguments
+
+
+def _positive_limit(maximum: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= maximum:
+            raise ValueError(f"must be a whole number from 1 to {maximum}")
+        return int(text)
+    return check
+
+
+SafeId = Annotated[str, AfterValidator(lambda v: safe_id(v))]
+
+
+class Args(BaseModel):
+    """Base for command arguments: unknown keys ignored, empty strings treated as absent."""
+
+    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+
+    subscription_id: str | None = None
+    resource_group_name: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+def parse_args(model: type[BaseModel], args: dict[str, Any]) -> Any:
+    """Turn raw platform args into `model`, or raise one ConfigError naming the argument."""
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "arguments"
+        message = str(first.get("ctx", {}).get("error") or first["msg"])
+        if first["type"] == "missing":
+            raise ConfigError(f"Argument '{name}' is required.") from None
+        raise ConfigError(f"Argument '{name}' is invalid: {message}.") from None
+
+
+class IncidentArgs(Args):
+    incident_id: SafeId
+
+
+LIST_LIMIT_MAX = 1000
+
+
+class ListArgs(Args):
+    limit: int = 50
+    next_link: str | None = None
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _limit(cls, value: Any) -> int:
+        return _positive_limit(LIST_LIMIT_MAX)(50 if value is None else value)
+
+
+# endregion
+
+# region incidents
+
+
+def _workspace_note(context: dict[str, Any], raw: Any, title: str, rows: list[dict[str, Any]],
+                    headers: list[str]) -> dict[str, Any]:
+    return note(raw, markdown_table(title, rows, headers), context)
+
+
+INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
+
+
+def get_incident_by_id_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IncidentArgs, args)
+    incident = client.get_incident(a.incident_id)
+    row = incident_context(incident)
+    return _workspace_note({INCIDENT_KEY: row}, incident, f"Incident {a.incident_id} details", [row],
+                           INCIDENT_HEADERS)
+
+
+class ListIncidentsArgs(ListArgs):
+    filter: str | None = None
+
+
+def list_incidents_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListIncidentsArgs, args)
+    incidents, next_link = client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
+    rows = [incident_context(i) for i in incidents]
+    context = {INCIDENT_KEY: rows, **next_link_context(next_link)}
+    more = " More remain: pass next_link to continue." if next_link else ""
+    readable = markdown_table(f"Incidents List ({len(rows)} results)", rows, INCIDENT_HEADERS) + more
+    return note(incidents, readable, context)
+
+
+class UpdateIncidentArgs(IncidentArgs):
+    title: str | None = None
+    description: str | None = None
+    severity: Severity | None = None
+    status: Status | None = None
+    classification: Classification | None = None
+    classification_comment: str | None = None
+    classification_reason: ClassificationReason | None = None
+    assignee_email: str | None = None
+    user_principal_name: str | None = None
+    assignee_objectid: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    unassign: bool = False
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> list[str]:
+        return _as_list(value)
+
+    @field_validator("unassign", mode="before")
+    @classmethod
+    def _unassign(cls, value: Any) -> bool:
+        return _as_bool(value)
+
+
+def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The fields the user set, as a function that applies them to the current properties.
+
+    Fields the user did not set are carried over unchanged, so re-applying after a 409 never
+    undoes a concurrent change to another field.
+    """
+    simple = {"title": a.title, "description": a.description, "severity": a.severity, "status": a.status,
+              "classification": a.classification, "classificationComment": a.classification_comment,
+              "classificationReason": a.classification_reason}
+    owner_changes = {k: v for k, v in (("email", a.assignee_email), ("userPrincipalName", a.user_principal_name),
+                                       ("objectId", a.assignee_objectid)) if v}
+
+    def apply(current: dict[str, Any]) -> dict[str, Any]:
+        props = {k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}
+        props.update({k: v for k, v in simple.items() if v is not None})
+        if a.unassign:
+            props["owner"] = {}
+        elif owner_changes:
+            # A new assignee replaces the old one; keep only what identifies the new owner.
+            props["owner"] = owner_changes
+        if a.labels:
+            existing = list(props.get("labels") or [])
+            names = {label.get("labelName") for label in existing}
+            props["labels"] = existing + [{"labelName": n, "labelType": "User"} for n in a.labels if n not in names]
+        if props.get("status") == "Closed" and props.get("classification") and not props.get("classificationReason"):
+            reason = DEFAULT_CLASSIFICATION_REASON.get(props["classification"])
+            if reason:
+                props["classificationReason"] = reason
+        if props.get("status") == "Closed" and not props.get("classification"):
+            raise ConfigError("Closing an incident needs a classification; give classification (and "
+                              "classification_comment) with status=Closed.")
+        return props
+
+    return apply
+
+
+WRITABLE_INCIDENT_PROPERTIES = frozenset({
+    "title", "description", "severity", "status", "classification", "classificationComment",
+    "classificationReason", "owner", "labels", "firstActivityTimeUtc", "lastActivityTimeUtc",
+})
+
+
+def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str, Any]], dict[str, Any]]
+                    ) -> dict[str, Any]:
+    """Read-modify-write with the etag; on 409 re-read and re-apply (bounded rounds)."""
+    for round_number in range(1, MAX_CONFLICT_ATTEMPTS + 1):
+        current = client.get_incident(incident_id)
+        body = {"etag": current.get("etag"), "properties": apply(current.get("properties") or {})}
+        try:
+            return client.put_incident(incident_id, body)
+        except ConflictError:
+            if round_number == MAX_CONFLICT_ATTEMPTS:
+                raise ConflictError(f"Incident {incident_id} kept changing while it was being updated "
+                                    f"({MAX_CONFLICT_ATTEMPTS} attempts got 409 Conflict); run the command "
+                                    f"again later.", status=409, code="Conflict") from None
+            client.transport.log(f"Incident {incident_id} changed concurrently; re-reading and re-applying "
+                                 f"the requested fields (round {round_number + 1}).")
+    raise AssertionError("unreachable")
+
+
+def update_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(UpdateIncidentArgs, args)
+    incident = update_incident(client, a.incident_id, incident_changes(a))
+    row = incident_context(incident)
+    return _workspace_note({INCIDENT_KEY: row}, incident, f"Updated incident {a.incident_id} details", [row],
+                           INCIDENT_HEADERS)
+
+
+class CreateIncidentArgs(BaseModel):
+    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+    title: str
+    severity: Severity = Severity.INFORMATIONAL
+    status: Status
+    description: str | None = None
+    labels: list[str] = Field(default_factory=list)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> list[str]:
+        return _as_list(value)
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, value: Any) -> Any:
+        return value or Severity.INFORMATIONAL
+
+
+def create_incident_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
+    a = parse_args(CreateIncidentArgs, args)
+    props: dict[str, Any] = {"title": a.title, "severity": a.severity, "status": a.status}
+    if a.description:
+        props["description"] = a.description
+    if a.labels:
+        props["labels"] = [{"labelName": label, "labelType": "User"} for label in a.labels]
+    # The ID is chosen once per invocation, so a retried PUT updates the same incident.
+    incident = client.put_incident(new_id(), {"properties": props})
+    row = incident_context(incident)
+    return _workspace_note({INCIDENT_KEY: row}, incident, f"Created incident {row['ID']} details", [row],
+                           INCIDENT_HEADERS)
+
+
+def delete_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IncidentArgs, args)
+    client.delete_incident(a.incident_id)
+    return note({}, f"Incident {a.incident_id} was deleted successfully.",
+                {INCIDENT_KEY: {"ID": a.incident_id, "Deleted": True}})
+
+
+# endregion
+
+# region incident comments
+
+
+def _comment_key(incident_id: str) -> str:
+    return f"AzureSentinel.IncidentComment(val.ID === obj.ID && val.IncidentID === '{incident_id}')"
+
+
+class ListCommentsArgs(IncidentArgs, ListArgs):
+    pass
+
+
+def list_incident_comments_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListCommentsArgs, args)
+    comments, next_link = client.list_comments(a.incident_id, a.limit, a.next_link)
+    rows = [comment_context(c, a.incident_id) for c in comments]
+    context = {_comment_key(a.incident_id): rows, **next_link_context(next_link)}
+    readable = markdown_table(f"Incident {a.incident_id} Comments ({len(rows)} results)", rows, COMMENT_HEADERS)
+    return note(comments, readable, context)
+
+
+class AddCommentArgs(IncidentArgs):
+    message: str
+    comment_id: Annotated[str, AfterValidator(lambda v: safe_id(v, "comment ID"))] | None = None
+
+
+def incident_add_comment_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]
+                                 ) -> dict[str, Any]:
+    a = parse_args(AddCommentArgs, args)
+    # One ID per invocation (or the caller's stable ID): a PUT retried after a lost response
+    # overwrites the same comment instead of adding a second one.
+    comment_id = a.comment_id or new_id()
+    comment = client.put_comment(a.incident_id, comment_id, a.message)
+    row = comment_context(comment, a.incident_id)
+    return note(comment, markdown_table(f"Incident {a.incident_id} new comment details", [row], COMMENT_HEADERS),
+                {_comment_key(a.incident_id): row})
+
+
+class DeleteCommentArgs(IncidentArgs):
+    comment_id: Annotated[str, AfterValidator(lambda v: safe_id(v, "comment ID"))]
+
+
+def incident_delete_comment_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(DeleteCommentArgs, args)
+    if not client.delete_comment(a.incident_id, a.comment_id):
+        return note({}, f"Comment {a.comment_id} does not exist.")
+    return note({}, f"Comment {a.comment_id} was deleted successfully from incident {a.incident_id}.")
+
+
+# endregion
+
+# region incident relations, entities and alerts
+
+
+ENTITY_KINDS = ("Account", "Host", "File", "AzureResource", "CloudApplication", "DnsResolution", "FileHash", "Ip",
+                "Malware", "Process", "RegistryKey", "RegistryValue", "SecurityGroup", "Url", "IoTDevice",
+                "SecurityAlert", "Bookmark")
+
+
+class ListRelationsArgs(IncidentArgs, ListArgs):
+    entity_kinds: list[str] = Field(default_factory=list)
+    filter: str | None = None
+
+    @field_validator("entity_kinds", mode="before")
+    @classmethod
+    def _kinds(cls, value: Any) -> list[str]:
+        kinds = _as_list(value)
+        unknown = [k for k in kinds if k not in ENTITY_KINDS]
+        if unknown:
+            raise ValueError(f"unknown entity kind(s) {', '.join(unknown)}; use {', '.join(ENTITY_KINDS)}")
+        return kinds
+
+
+def list_incident_relations_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListRelationsArgs, args)
+    clauses = [f"({a.filter})"] if a.filter else []
+    if a.entity_kinds:
+        clauses.append(f"search.in(properties/relatedResourceKind, {odata_quote(','.join(a.entity_kinds))}, ',')")
+    relations, next_link = client.list_relations(a.incident_id, a.limit, " and ".join(clauses) or None,
+                                                 a.next_link)
+    rows = [relation_context(r, a.incident_id) for r in relations]
+    key = f"AzureSentinel.IncidentRelatedResource(val.ID === obj.ID && val.IncidentID == '{a.incident_id}')"
+    readable = markdown_table(f"Incident {a.incident_id} Relations ({len(rows)} results)", rows,
+                              ["ID", "Kind", "IncidentID"])
+    return note(relations, readable, {key: rows, **next_link_context(next_link)})
+
+
+def list_incident_entities_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IncidentArgs, args)
+    data = client.list_entities(a.incident_id)
+    rows = [entity_context(e, a.incident_id) for e in data.get("entities") or []]
+    key = "AzureSentinel.IncidentEntity(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
+    readable = markdown_table(f"Incident {a.incident_id} Entities ({len(rows)} results)",
+                              [{"ID": r["ID"], "Kind": r["Kind"], "Properties": r["Properties"]} for r in rows])
+    return note(data, readable, {key: rows})
+
+
+def list_incident_alerts_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IncidentArgs, args)
+    alerts = client.list_alerts(a.incident_id)
+    rows = [alert_context(al, a.incident_id) for al in alerts]
+    key = "AzureSentinel.IncidentAlert(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
+    readable = markdown_table(f"Incident {a.incident_id} Alerts ({len(rows)} results)", rows, ALERT_HEADERS)
+    return note({"value": alerts}, readable, {key: rows})
+
+
+# endregion
+
+# region auth and test-module
+
+
+def test_module(client: Client, settings: Settings) -> str:
+    """Sign in and read one incident; with fetching on, also run a dry fetch."""
+    client.list_incidents(1)
+    return "ok"
+
+
+def auth_reset_command(credential: Credential) -> dict[str, Any]:
+    credential.invalidate()
+    return note({}, "Authorization was reset successfully: the cached access token was removed and a new one "
+                    "will be requested on the next command.")
+
+
+# endregion
+
+# region command table and main
+
+
+@dataclass
+class Run:
+    """What one invocation works with, built once in main()."""
+
+    settings: Settings
+    client: Client
+    credential: Credential
+    new_id: Callable[[], str] = field(default_factory=lambda: _once(lambda: str(uuid.uuid4())))
+
+
+def _once(make: Callable[[], str]) -> Callable[[], str]:
+    """A generator of one value per invocation: every call returns the first value made."""
+    value: list[str] = []
+
+    def get() -> str:
+        if not value:
+            value.append(make())
+        return value[0]
+    return get
+
+
+CommandFn = Callable[[Run, dict[str, Any]], Any]
+
+COMMANDS: dict[str, CommandFn] = {
+    "test-module": lambda run, _args: test_module(run.client, run.settings),
+    "azure-sentinel-get-incident-by-id": lambda run, args: get_incident_by_id_command(run.client, args),
+    "azure-sentinel-list-incidents": lambda run, args: list_incidents_command(run.client, args),
+    "azure-sentinel-update-incident": lambda run, args: update_incident_command(run.client, args),
+    "azure-sentinel-create-incident": lambda run, args: create_incident_command(run.client, args, run.new_id),
+    "azure-sentinel-delete-incident": lambda run, args: delete_incident_command(run.client, args),
+    "azure-sentinel-list-incident-comments": lambda run, args: list_incident_comments_command(run.client, args),
+    "azure-sentinel-incident-add-comment": lambda run, args: incident_add_comment_command(run.client, args,
+                                                                                           run.new_id),
+    "azure-sentinel-incident-delete-comment": lambda run, args: incident_delete_comment_command(run.client, args),
+    "azure-sentinel-list-incident-relations": lambda run, args: list_incident_relations_command(run.client, args),
+    "azure-sentinel-list-incident-entities": lambda run, args: list_incident_entities_command(run.client, args),
+    "azure-sentinel-list-incident-alerts": lambda run, args: list_incident_alerts_command(run.client, args),
+    "azure-sentinel-auth-reset": lambda run, _args: auth_reset_command(run.credential),
+}
+# Commands with no workspace override arguments (the official manifest gives them none).
+NO_OVERRIDES = frozenset({"test-module", "azure-sentinel-create-incident", "azure-sentinel-auth-reset"})
+
+
+class Redactor:
+    """Masks every known secret (client secret, private key, tokens) in text bound for logs or entries."""
+
+    def __init__(self, secrets: list[str]):
+        self._secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4:
+            self._secrets.append(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+            for line in secret.splitlines():
+                if len(line) >= 16:
+                    text = text.replace(line, "<redacted>")
+        return text
+
+
+def build_run(params: dict[str, Any], args: dict[str, Any], command: str, context: dict[str, Any],
+              log: Callable[[str], None], now: Callable[[], float] = time.time,
+              sleep: Callable[[float], None] = time.sleep) -> Run:
+    settings = settings_from_params(params)
+    session = new_session(settings)
+    credential = Credential(settings, session, context, now=now)
+    transport = Transport(session, credential, settings.cloud.arm, now=now, sleep=sleep, log=log)
+    overrides = command not in NO_OVERRIDES
+    client = Client(transport,
+                    (overrides and str(args.get("subscription_id") or "").strip()) or settings.subscription_id,
+                    (overrides and str(args.get("resource_group_name") or "").strip()) or settings.resource_group,
+                    settings.workspace)
+    return Run(settings=settings, client=client, credential=credential)
+
+
+def main() -> None:
+    """The only function that talks to the platform."""
+    command = demisto.command()
+    params = demisto.params()
+    args = demisto.args() or {}
+    context = demisto.getIntegrationContext() or {}
+    before = json.dumps(context, sort_keys=True, default=str)
+    redact = Redactor([_secret_of(params.get("credentials")), _secret_of(params.get("creds_certificate")),
+                       _secret_of(params.get("private_key"))])
+    cached = (context.get(Credential.CONTEXT_KEY) or {}).get("access_token")
+    redact.add(cached)
+
+    def log(message: str) -> None:
+        demisto.debug(redact(message))
+
+    try:
+        if command not in COMMANDS:
+            raise ConfigError(f"Command '{command}' is not implemented by this integration.")
+        run = build_run(params, args, command, context, log)
+        result = COMMANDS[command](run, args)
+        demisto.results(result)
+    except SentinelError as exc:
+        demisto.error(redact(f"{command} failed: {exc}"))
+        demisto.results(error_entry(redact(f"Failed to execute {command} command. Error: {exc}")))
+    except Exception as exc:  # a bug: say so, without leaking anything
+        demisto.error(redact(f"{command} failed unexpectedly: {type(exc).__name__}: {exc}"))
+        demisto.results(error_entry(redact(f"Failed to execute {command} command. Unexpected error "
+                                           f"{type(exc).__name__}: {exc}")))
+    finally:
+        if json.dumps(context, sort_keys=True, default=str) != before:
+            demisto.setIntegrationContext(context)
+
+
+if __name__ in ("__main__", "__builtin__", "builtins"):
+    main()
+
+# endregion
