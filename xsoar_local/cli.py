@@ -1,0 +1,221 @@
+"""`azure-sentinel`: run the integration locally, as the platform would.
+
+    azure-sentinel demo
+    azure-sentinel emulator ...
+    azure-sentinel run   [--instance FILE] [--state FILE] [--json] COMMAND [name=value ...]
+    azure-sentinel fetch [--instance FILE] [--state FILE] [--json] [--every SECONDS] [--cycles N]
+    azure-sentinel incidents [--state FILE] [--json]
+
+Exit codes: 0 success; 1 the integration returned an error entry (or raised); 2 usage or
+configuration error (one line on stderr naming the fix). Hidden options `--module` and `--manifest`
+(or $AZURE_SENTINEL_MODULE / $AZURE_SENTINEL_MANIFEST) point the host at another integration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from xsoar_local import host
+from xsoar_local.errors import ConfigError
+from xsoar_local.instance import instance_path, load_instance
+from xsoar_local.manifest import Command, Manifest, load_manifest
+from xsoar_local.output import incidents_table, print_entries, to_json
+from xsoar_local.state import State, state_path
+
+EXIT_OK, EXIT_INTEGRATION_ERROR, EXIT_USAGE = 0, 1, 2
+
+sleep = time.sleep  # replaced in tests
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one-line ConfigErrors (exit code 2) instead of a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message} (see `{self.prog} --help`).")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `azure-sentinel` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        return _emulator(argv[1:])
+    try:
+        ns, extra = _parser().parse_known_args(argv)
+        if ns.action is None:
+            _parser().print_help(sys.stderr)
+            return EXIT_USAGE
+        if extra and (ns.action != "run" or any(word.startswith("-") for word in extra)):
+            raise ConfigError(f"unrecognized arguments: {' '.join(extra)} (see `azure-sentinel {ns.action} --help`).")
+        return int(ns.handler(ns, extra))
+    except ConfigError as exc:
+        print(f"azure-sentinel: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> _Parser:
+    common = _Parser(add_help=False)
+    common.add_argument("--module", help=argparse.SUPPRESS)
+    common.add_argument("--manifest", help=argparse.SUPPRESS)
+    common.add_argument("-v", "--verbose", action="store_true", help="print the integration's logs on stderr")
+    with_state = _Parser(add_help=False)
+    with_state.add_argument("--state", metavar="FILE", help="SQLite state (default ./.azure-sentinel/state.sqlite)")
+    with_state.add_argument("--json", action="store_true", help="machine-readable output")
+    with_instance = _Parser(add_help=False)
+    with_instance.add_argument("--instance", metavar="FILE", help="instance params, YAML or JSON (default ./instance.yml)")
+
+    parser = _Parser(prog="azure-sentinel", description="Run the Microsoft Sentinel integration locally.")
+    sub = parser.add_subparsers(dest="action", metavar="{demo,emulator,run,fetch,incidents}", parser_class=_Parser)
+    demo = sub.add_parser("demo", parents=[common], help="fetch from an in-process emulator")
+    demo.set_defaults(handler=_demo)
+    sub.add_parser("emulator", help="run the local Sentinel emulator (see `azure-sentinel emulator --help`)")
+    run = sub.add_parser("run", parents=[common, with_instance, with_state], help="run one command")
+    run.add_argument("words", nargs="*", metavar="COMMAND [name=value ...]")
+    run.set_defaults(handler=_run)
+    fetch = sub.add_parser("fetch", parents=[common, with_instance, with_state], help="run fetch-incidents")
+    fetch.add_argument("--every", type=float, metavar="SECONDS", help="repeat every SECONDS (until Ctrl-C)")
+    fetch.add_argument("--cycles", type=int, metavar="N", help="number of cycles (default 1, or endless with --every)")
+    fetch.set_defaults(handler=_fetch)
+    incidents = sub.add_parser("incidents", parents=[common, with_state], help="list the incidents received")
+    incidents.set_defaults(handler=_incidents)
+    return parser
+
+
+# region run
+
+def _run(ns: argparse.Namespace, extra: list[str]) -> int:
+    module, manifest = _integration(ns)
+    words = [*ns.words, *extra]
+    if not words:
+        names = ", ".join(sorted(manifest.commands))
+        raise ConfigError(f"give a COMMAND [name=value ...]; commands: {names}.")
+    command = manifest.command(words[0])
+    if command.name == host.FETCH_COMMAND:
+        raise ConfigError("fetch-incidents keeps lastRun and incidents: use `azure-sentinel fetch`.")
+    args = manifest.validate_args(command, parse_pairs(command, words[1:]))
+    instance = load_instance(instance_path(ns.instance))
+    params = manifest.validate_params(instance.values, instance.source)
+    with State(state_path(ns.state)) as state:
+        outcome = host.run_command(module, state, params, command.name, args, instance.env)
+    _print_logs(ns, outcome)
+    if ns.json:
+        print(to_json(outcome.entries))
+    else:
+        print_entries(outcome.entries)
+    return EXIT_INTEGRATION_ERROR if outcome.failed else EXIT_OK
+
+
+def parse_pairs(command: Command, words: Sequence[str]) -> dict[str, str]:
+    """`name=value` words -> dict; a bare word goes to the command's default argument."""
+    values: dict[str, str] = {}
+    for word in words:
+        name, sep, value = word.partition("=")
+        if not sep:
+            default = command.default_argument
+            if default is None:
+                raise ConfigError(f"{command.name}: {word!r} is not name=value; write it as <argument>={word}.")
+            name, value = default.name, word
+        if name in values:
+            raise ConfigError(f"{command.name}: argument {name!r} is given twice; give it once "
+                              "(list values are comma-separated).")
+        values[name] = value
+    return values
+
+# endregion
+
+
+# region fetch
+
+def _fetch(ns: argparse.Namespace, extra: list[str]) -> int:
+    if ns.cycles is not None and ns.cycles < 1:
+        raise ConfigError("--cycles must be 1 or more.")
+    if ns.every is not None and ns.every < 0:
+        raise ConfigError("--every must be 0 or more seconds.")
+    module, manifest = _integration(ns)
+    if not manifest.is_fetch:
+        raise ConfigError(f"{manifest.path.name} does not set script.isfetch: true, so the integration cannot fetch.")
+    instance = load_instance(instance_path(ns.instance))
+    values = dict(instance.values)
+    if "isFetch" in manifest.params:
+        values.setdefault("isFetch", True)  # `azure-sentinel fetch` is the explicit request to fetch
+    params = manifest.validate_params(values, instance.source)
+    if params.get("isFetch") is False:
+        raise ConfigError(f"{instance.source}: isFetch is false; set `isFetch: true` to fetch incidents.")
+    cycles = ns.cycles if ns.cycles is not None else (None if ns.every is not None else 1)
+    every = ns.every or 0.0
+    done, last_ok = 0, True
+    with State(state_path(ns.state)) as state:
+        try:
+            while cycles is None or done < cycles:
+                started = time.monotonic()
+                report = host.fetch_cycle(module, state, params, instance.env)
+                done, last_ok = done + 1, report.ok
+                if report.outcome is not None:
+                    _print_logs(ns, report.outcome)
+                print(json.dumps(report.as_dict(), sort_keys=True) if ns.json else report.line(), flush=True)
+                if cycles is None or done < cycles:
+                    sleep(max(0.0, every - (time.monotonic() - started)))
+        except KeyboardInterrupt:
+            print(f"stopped after {done} cycle(s).", file=sys.stderr)
+    return EXIT_OK if last_ok else EXIT_INTEGRATION_ERROR
+
+# endregion
+
+
+# region incidents, demo, emulator
+
+def _incidents(ns: argparse.Namespace, extra: list[str]) -> int:
+    path = state_path(ns.state)
+    if not path.exists():
+        raise ConfigError(f"no state at {path}; run `azure-sentinel fetch` first or pass --state FILE.")
+    with State(path) as state:
+        received, cycles = state.incidents(), state.cycles()
+    if ns.json:
+        print(to_json([i.as_dict() for i in received]))
+        return EXIT_OK
+    print(incidents_table(received))
+    counts = Counter(i.id for i in received if i.id is not None)
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    note = f"; {duplicates} duplicate ID(s)!" if duplicates else ""
+    print(f"{len(received)} incident(s) received in {cycles} committed fetch cycle(s){note}")
+    return EXIT_OK
+
+
+def _demo(ns: argparse.Namespace, extra: list[str]) -> int:
+    from xsoar_local.demo import run_demo
+
+    module, manifest = _integration(ns)
+    return run_demo(module, manifest, verbose=ns.verbose)
+
+
+def _emulator(argv: list[str]) -> int:
+    try:
+        from sentinel_emulator import cli as emulator_cli
+    except ImportError as exc:
+        print(f"azure-sentinel: error: the local Sentinel emulator is not available ({exc}).", file=sys.stderr)
+        return EXIT_USAGE
+    return int(emulator_cli.main(argv) or 0)
+
+# endregion
+
+
+def _integration(ns: argparse.Namespace) -> tuple[Path, Manifest]:
+    module = host.module_path(ns.module)
+    if not module.is_file():
+        raise ConfigError(f"integration module not found at {module}; set {host.MODULE_ENV} or --module.")
+    return module, load_manifest(host.manifest_path(ns.manifest, module))
+
+
+def _print_logs(ns: argparse.Namespace, outcome: host.Outcome) -> None:
+    if not ns.verbose:
+        return
+    for level, message in outcome.platform.logs:
+        print(f"[{level}] {message}", file=sys.stderr)
+    if outcome.trace:
+        print(outcome.trace, file=sys.stderr, end="")
