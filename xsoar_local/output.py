@@ -13,8 +13,9 @@ from xsoar_local.state import ReceivedIncident
 SEVERITY_NAMES = {0: "Unknown", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "Critical"}
 
 
-def print_entries(entries: Sequence[Any], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO | None = None) -> None:
     """Each note's HumanReadable (else its Contents as JSON); error entries as `Error: ...` on err."""
+    out, err = out or sys.stdout, err or sys.stderr
     for entry in entries:
         if not isinstance(entry, dict):
             print(entry if isinstance(entry, str) else to_json(entry), file=out)
