@@ -383,3 +383,15 @@ def test_incidents_without_state_is_a_usage_error(host: Host) -> None:
     assert "no state at nowhere.sqlite; run `azure-sentinel fetch` first" in result.err
 
 # endregion
+
+
+def test_a_fetch_overtaken_by_another_process_commits_nothing(tmp_path: Path) -> None:
+    """Given a fetch that read lastRun at cycle 0 while another process committed cycle 1, then its commit
+    is refused and nothing of it is stored."""
+    from xsoar_local.state import ConcurrentFetch
+
+    with State(tmp_path / "s.sqlite") as state:
+        state.commit_fetch([{"name": "a", "dbotMirrorId": "g1"}], {"last_number": 1}, None, after_cycle=0)
+        with pytest.raises(ConcurrentFetch):
+            state.commit_fetch([{"name": "b", "dbotMirrorId": "g1"}], {"last_number": 1}, None, after_cycle=0)
+        assert [i.id for i in state.incidents()] == ["g1"] and state.cycles() == 1

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from xsoar_local import host
 from xsoar_local.errors import ConfigError

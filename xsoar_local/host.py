@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from xsoar_local.platform import ENTRY_ERROR, MODULE_PATH, Platform, run_module
-from xsoar_local.state import State
+from xsoar_local.state import ConcurrentFetch, State
 
 MODULE_ENV = "AZURE_SENTINEL_MODULE"
 MANIFEST_ENV = "AZURE_SENTINEL_MANIFEST"
@@ -158,8 +158,13 @@ def fetch_cycle(module: Path, state: State, params: dict[str, Any],
             report.context_saved = True
         return report
     incidents = platform.incidents or []
-    report.cycle = state.commit_fetch(incidents, platform.new_last_run,
-                                      platform.context if platform.context_writes else None)
+    try:
+        report.cycle = state.commit_fetch(incidents, platform.new_last_run,
+                                          platform.context if platform.context_writes else None,
+                                          after_cycle=cycle - 1)
+    except ConcurrentFetch as exc:
+        report.error = f"{exc}; this cycle's incidents were dropped so none is received twice"
+        return report
     report.ok, report.incidents, report.last_run = True, len(incidents), platform.new_last_run
     return report
 

@@ -73,6 +73,10 @@ def state_path(explicit: str | None) -> Path:
     return Path(explicit or os.environ.get(STATE_ENV) or DEFAULT_STATE)
 
 
+class ConcurrentFetch(Exception):
+    """Another process committed a fetch cycle since this one read the lastRun."""
+
+
 class State:
     """The host's persistent state. Use as a context manager, or call `close()`."""
 
@@ -123,13 +127,19 @@ class State:
             self._write_context(payload)
 
     def commit_fetch(self, incidents: Sequence[dict[str, Any]], last_run: dict[str, Any],
-                     context: dict[str, Any] | None) -> int:
-        """Store a successful fetch atomically; returns its cycle number (1, 2, ...)."""
+                     context: dict[str, Any] | None, after_cycle: int | None = None) -> int:
+        """Store a successful fetch atomically; returns its cycle number (1, 2, ...).
+
+        With `after_cycle` (the committed cycles when the fetch read its lastRun), a fetch that another
+        process overtook raises ConcurrentFetch and commits nothing.
+        """
         rows = [_incident_row(item) for item in incidents]
         last_run_json = json.dumps(last_run, sort_keys=True)
         context_json = None if context is None else json.dumps(context, sort_keys=True)
         now = time.time()
         with self._transaction():
+            if after_cycle is not None and self.cycles() != after_cycle:
+                raise ConcurrentFetch(f"another fetch committed cycle {self.cycles()} meanwhile")
             cycle = self.cycles() + 1
             self._db.executemany(
                 "INSERT INTO incidents (id, number, name, occurred, severity, raw_json, received_at, cycle) "
