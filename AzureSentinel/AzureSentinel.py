@@ -19,6 +19,7 @@ import random
 import re
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -774,10 +775,11 @@ class Client:
         params = {k: v for k, v in (("$filter", odata_filter), ("$orderby", orderby)) if v}
         return self.transport.collect("GET", self.url("incidents"), limit, params=params)
 
-    def iter_incident_pages(self, odata_filter: str, orderby: str, page_size: int
+    def iter_incident_pages(self, odata_filter: str, orderby: str, top: Callable[[], int]
                             ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
-        params = {"$filter": odata_filter, "$orderby": orderby} if odata_filter else {"$orderby": orderby}
-        return self.transport.pages("GET", self.url("incidents"), params=params, top=lambda: page_size)
+        """Incident pages in `orderby` order; `top()` sizes each page when it is requested."""
+        return self.transport.pages("GET", self.url("incidents"),
+                                    params={"$filter": odata_filter, "$orderby": orderby}, top=top)
 
     def put_incident(self, incident_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.transport.request("PUT", self.url("incidents", incident_id), body=body)
@@ -1320,12 +1322,288 @@ def list_incident_alerts_command(client: Client, args: dict[str, Any]) -> dict[s
 
 # endregion
 
+# region fetch-incidents
+
+FETCH_STATE_VERSION = 1
+MIN_OVERLAP = timedelta(minutes=15)  # re-read window for late-visible incidents and clock skew
+PRUNE_MARGIN = timedelta(days=1)  # created times may run out of number order; prune with slack
+MARK_EVERY = timedelta(hours=6)  # one (number, created) checkpoint per this much created time
+ENRICH_CONCURRENCY = 8
+ENRICH_MAX_ITEMS = 500
+MIRROR_DIRECTIONS = {"None": None, "Incoming": "In", "Outgoing": "Out", "Incoming And Outgoing": "Both"}
+
+
+class FetchState(BaseModel):
+    """lastRun: small, versioned, derived only from what a successful run handed over.
+
+    cursor: the highest incident number the new-incident pass has consumed.
+    floor: numbers at or below it are never emitted again (pruned, or fetched before a migration).
+    emitted: bitmap of emitted numbers above `floor` (zlib + base64), bit i = number floor + 1 + i.
+    modified_since: high-water mark (server time) of the escalation pass.
+    marks: [number, created minute] checkpoints used to prune the bitmap past the horizon.
+    """
+
+    version: int = FETCH_STATE_VERSION
+    window_start: str
+    cursor: int = 0
+    floor: int = 0
+    modified_since: str
+    emitted: str = ""
+    marks: list[tuple[int, int]] = Field(default_factory=list)
+
+
+class EmittedSet:
+    """Incident numbers already emitted, as a bitmap over (floor, ...]; numbers <= floor count as emitted."""
+
+    def __init__(self, floor: int, encoded: str = ""):
+        self.floor = floor
+        self.bits = int.from_bytes(zlib_decompress(encoded), "little") if encoded else 0
+
+    def __contains__(self, number: int) -> bool:
+        return number <= self.floor or bool(self.bits >> (number - self.floor - 1) & 1)
+
+    def add(self, number: int) -> None:
+        if number > self.floor:
+            self.bits |= 1 << (number - self.floor - 1)
+
+    def raise_floor(self, floor: int) -> None:
+        if floor > self.floor:
+            self.bits >>= floor - self.floor
+            self.floor = floor
+
+    def encode(self) -> str:
+        raw = self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little")
+        return base64.b64encode(zlib.compress(raw, 9)).decode() if raw else ""
+
+
+def zlib_decompress(encoded: str) -> bytes:
+    return zlib.decompress(base64.b64decode(encoded))
+
+
+def initial_state(last_run: dict[str, Any], settings: Settings, now: datetime) -> FetchState:
+    """The state to continue from: ours, the official integration's, or a first run."""
+    if last_run.get("version") == FETCH_STATE_VERSION:
+        try:
+            return FetchState.model_validate(last_run)
+        except ValidationError:
+            raise SentinelError("The stored fetch state (lastRun) is damaged; reset the instance's "
+                                "'last run' to start fetching again from the first fetch window.") from None
+    start = iso_z(now - settings.first_fetch)
+    legacy_number = str(last_run.get("last_incident_number") or "").strip()
+    if legacy_number.isdigit() and int(legacy_number) > 0:
+        # Continue after the official integration: everything up to its cursor counts as fetched.
+        number = int(legacy_number)
+        return FetchState(window_start=start, cursor=number, floor=number, modified_since=iso_z(now))
+    return FetchState(window_start=start, modified_since=iso_z(now))
+
+
+def fetch_filter(settings: Settings, *clauses: str) -> str:
+    """The server-side filter: the pass's own clauses, then severity, statuses and the user's filter."""
+    parts = list(clauses)
+    wanted = SEVERITY_ORDER[SEVERITY_ORDER.index(settings.min_severity.value):]
+    if len(wanted) < len(SEVERITY_ORDER):
+        parts.append("(" + " or ".join(f"properties/severity eq {odata_quote(s)}" for s in wanted) + ")")
+    if settings.statuses:
+        parts.append("(" + " or ".join(f"properties/status eq {odata_quote(s.value)}"
+                                       for s in settings.statuses) + ")")
+    if settings.odata_filter:
+        parts.append(f"({settings.odata_filter})")
+    return " and ".join(parts)
+
+
+def _number(incident: dict[str, Any]) -> int:
+    return int((incident.get("properties") or {}).get("incidentNumber") or 0)
+
+
+def _modified(incident: dict[str, Any]) -> str:
+    return str((incident.get("properties") or {}).get("lastModifiedTimeUtc") or "")
+
+
+@dataclass
+class FetchResult:
+    incidents: list[dict[str, Any]]  # ARM incidents picked, in emission order
+    state: FetchState
+    escalated: int = 0
+    new: int = 0
+
+
+def select_incidents(client: Client, settings: Settings, state: FetchState, now: datetime) -> FetchResult:
+    """Pick at most `limit` incidents no run has emitted, and derive the next state from them.
+
+    Pass 1 (escalations and late arrivals): incidents at or below the cursor, modified since the
+    high-water mark (minus an overlap), created inside the horizon, that match the filters now
+    and were never emitted. Pass 2 (new incidents): numbers above the cursor, ascending.
+    """
+    emitted = EmittedSet(state.floor, state.emitted)
+    budget = settings.fetch_limit
+    picked: list[dict[str, Any]] = []
+    overlap = max(settings.look_back, MIN_OVERLAP)
+    window_start = parse_time(state.window_start) or now - settings.first_fetch
+    modified_since = state.modified_since
+
+    if state.cursor > state.floor:
+        created_from = max(window_start, now - max(settings.escalation_horizon, 2 * overlap))
+        since = (parse_time(state.modified_since) or now) - overlap
+        query = fetch_filter(settings, f"properties/incidentNumber gt {state.floor}",
+                             f"properties/incidentNumber le {state.cursor}",
+                             f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
+                             f"properties/createdTimeUtc ge {iso_z(created_from)}")
+        newest, truncated = state.modified_since, False
+        for page, _ in client.iter_incident_pages(query, "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX):
+            for incident in page:
+                if _number(incident) in emitted:
+                    newest = max(newest, _modified(incident), key=_time_key)
+                    continue
+                if len(picked) == budget:
+                    truncated = True
+                    break
+                picked.append(incident)
+                emitted.add(_number(incident))
+                newest = max(newest, _modified(incident), key=_time_key)
+            if truncated:
+                break
+        # Truncated: resume at the last incident handed over (inclusive; the bitmap drops repeats).
+        modified_since = _modified(picked[-1]) if truncated else newest
+    escalated = len(picked)
+
+    cursor = state.cursor
+    if len(picked) < budget:
+        query = fetch_filter(settings, f"properties/incidentNumber gt {max(state.cursor, state.floor)}",
+                             f"properties/createdTimeUtc ge {iso_z(window_start)}")
+        pages = client.iter_incident_pages(query, "properties/incidentNumber asc",
+                                           lambda: max(1, min(PAGE_MAX, budget - len(picked))))
+        for page, _ in pages:
+            for incident in page:
+                if len(picked) == budget:
+                    break
+                number = _number(incident)
+                cursor = max(cursor, number)
+                if number not in emitted:
+                    picked.append(incident)
+                    emitted.add(number)
+            if len(picked) >= budget:
+                break
+
+    marks = _update_marks(state.marks, picked, cursor)
+    floor = max([state.floor] + [n for n, minute in marks
+                                 if minute * 60 < (now - settings.escalation_horizon - PRUNE_MARGIN).timestamp()])
+    emitted.raise_floor(min(floor, cursor))
+    next_state = FetchState(window_start=state.window_start, cursor=cursor, floor=emitted.floor,
+                            modified_since=modified_since, emitted=emitted.encode(),
+                            marks=[m for m in marks if m[0] > emitted.floor])
+    return FetchResult(picked, next_state, escalated=escalated, new=len(picked) - escalated)
+
+
+def _time_key(value: str) -> datetime:
+    return parse_time(value) or datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _update_marks(marks: list[tuple[int, int]], picked: list[dict[str, Any]], cursor: int
+                  ) -> list[tuple[int, int]]:
+    """Add a (number, created minute) checkpoint when the newest one is MARK_EVERY old."""
+    marks = [tuple(m) for m in marks]  # type: ignore[misc]
+    newest = max(picked, key=_number, default=None)
+    if newest is None or _number(newest) != cursor:
+        return marks  # type: ignore[return-value]
+    created = parse_time((newest.get("properties") or {}).get("createdTimeUtc"))
+    if created is None:
+        return marks  # type: ignore[return-value]
+    minute = int(created.timestamp() // 60)
+    if not marks or minute - marks[-1][1] >= MARK_EVERY.total_seconds() // 60:
+        marks.append((cursor, minute))
+    return marks  # type: ignore[return-value]
+
+
+ENRICHMENTS: dict[str, Callable[[Client, str], list[Any]]] = {
+    "Alerts": lambda client, iid: client.list_alerts(iid),
+    "Entities": lambda client, iid: list(client.list_entities(iid).get("entities") or []),
+    "Comments": lambda client, iid: client.list_comments(iid, ENRICH_MAX_ITEMS)[0],
+    "Relations": lambda client, iid: client.list_relations(iid, ENRICH_MAX_ITEMS)[0],
+}
+
+
+def enrich(client: Client, incidents: list[dict[str, Any]], kinds: tuple[str, ...]
+           ) -> list[dict[str, Any]]:
+    """For each incident, {"alerts": [...], ...} plus "enrichment_errors" for what failed.
+
+    Runs with bounded concurrency; every call goes through the transport, so throttling is
+    honoured per call. A failed enrichment never drops the incident.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(i, kind) for i in range(len(incidents)) for kind in kinds]
+    extras: list[dict[str, Any]] = [{} for _ in incidents]
+
+    def run(job: tuple[int, str]) -> tuple[int, str, Any, str | None]:
+        index, kind = job
+        try:
+            return index, kind, ENRICHMENTS[kind](client, safe_id(incidents[index].get("name"))), None
+        except SentinelError as exc:
+            return index, kind, [], str(exc)
+
+    with ThreadPoolExecutor(max_workers=ENRICH_CONCURRENCY) as pool:
+        for index, kind, items, error in pool.map(run, jobs):
+            extras[index][kind.lower()] = items
+            if error:
+                extras[index].setdefault("enrichment_errors", {})[kind.lower()] = error
+    return extras
+
+
+def fetch_context(incident: dict[str, Any]) -> dict[str, Any]:
+    """The official integration's formatted incident for rawJSON (its incoming mapper reads these keys)."""
+    props = incident.get("properties") or {}
+    return {
+        **incident_context(incident),
+        "tags": [label.get("labelName") for label in props.get("labels") or []],
+        "owner": props.get("owner") or {},
+        "relatedAnalyticRuleIds": [str(rule).rsplit("/", 1)[-1] for rule in props.get("relatedAnalyticRuleIds") or []],
+        "classification": props.get("classification"),
+        "classificationComment": props.get("classificationComment"),
+        "classificationReason": props.get("classificationReason"),
+    }
+
+
+def to_platform_incident(incident: dict[str, Any], extra: dict[str, Any], settings: Settings,
+                         instance: str) -> dict[str, Any]:
+    raw = {**fetch_context(incident), **extra,
+           "mirror_direction": MIRROR_DIRECTIONS.get(settings.mirror_direction),
+           "mirror_instance": instance}
+    return {
+        "name": f"[Microsoft Sentinel] #{raw['IncidentNumber']} {raw.get('Title') or ''}".strip(),
+        "occurred": raw.get("CreatedTimeUTC"),
+        "severity": SEVERITY_LEVEL.get(str(raw.get("Severity")), 0),
+        "dbotMirrorId": str(incident.get("name")),
+        "rawJSON": json.dumps(raw),
+    }
+
+
+def fetch_incidents(client: Client, settings: Settings, last_run: dict[str, Any], now: datetime,
+                    instance: str) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """One fetch run: (platform incidents, next lastRun, stats). Raises on failure; then nothing changes."""
+    state = initial_state(last_run, settings, now)
+    result = select_incidents(client, settings, state, now)
+    extras = (enrich(client, result.incidents, settings.additional_info) if settings.additional_info
+              else [{} for _ in result.incidents])
+    incidents = [to_platform_incident(i, e, settings, instance) for i, e in zip(result.incidents, extras)]
+    next_run = result.state.model_dump()
+    stats = {"incidents": len(incidents), "escalated": result.escalated, "new": result.new,
+             "cursor": result.state.cursor, "retries": client.transport.retries,
+             "enrichment_failures": sum(1 for e in extras if e.get("enrichment_errors")),
+             "last_run_bytes": len(json.dumps(next_run))}
+    return incidents, next_run, stats
+
+
+# endregion
+
 # region auth and test-module
 
 
-def test_module(client: Client, settings: Settings) -> str:
-    """Sign in and read one incident; with fetching on, also run a dry fetch."""
+def test_module(client: Client, settings: Settings, now: datetime) -> str:
+    """Sign in and read one incident; with fetching on, also run a dry fetch (nothing emitted)."""
     client.list_incidents(1)
+    if settings.is_fetch:
+        dry = settings.model_copy(update={"fetch_limit": 1})
+        select_incidents(client, dry, initial_state({}, dry, now), now)
     return "ok"
 
 
@@ -1347,6 +1625,9 @@ class Run:
     settings: Settings
     client: Client
     credential: Credential
+    now: Callable[[], datetime]
+    last_run: dict[str, Any] = field(default_factory=dict)
+    instance: str = ""
     new_id: Callable[[], str] = field(default_factory=lambda: _once(lambda: str(uuid.uuid4())))
 
 
@@ -1364,7 +1645,9 @@ def _once(make: Callable[[], str]) -> Callable[[], str]:
 CommandFn = Callable[[Run, dict[str, Any]], Any]
 
 COMMANDS: dict[str, CommandFn] = {
-    "test-module": lambda run, _args: test_module(run.client, run.settings),
+    "test-module": lambda run, _args: test_module(run.client, run.settings, run.now()),
+    "fetch-incidents": lambda run, _args: fetch_incidents(run.client, run.settings, run.last_run, run.now(),
+                                                          run.instance),
     "azure-sentinel-get-incident-by-id": lambda run, args: get_incident_by_id_command(run.client, args),
     "azure-sentinel-list-incidents": lambda run, args: list_incidents_command(run.client, args),
     "azure-sentinel-update-incident": lambda run, args: update_incident_command(run.client, args),
@@ -1380,21 +1663,22 @@ COMMANDS: dict[str, CommandFn] = {
     "azure-sentinel-auth-reset": lambda run, _args: auth_reset_command(run.credential),
 }
 # Commands with no workspace override arguments (the official manifest gives them none).
-NO_OVERRIDES = frozenset({"test-module", "azure-sentinel-create-incident", "azure-sentinel-auth-reset"})
+NO_OVERRIDES = frozenset({"test-module", "fetch-incidents", "azure-sentinel-create-incident",
+                          "azure-sentinel-auth-reset"})
 
 
 class Redactor:
-    """Masks every known secret (client secret, private key, tokens) in text bound for logs or entries."""
+    """Masks every known secret (client secret, private key, tokens) in text bound for logs or entries.
 
-    def __init__(self, secrets: list[str]):
+    `dynamic` returns secrets that appear during the run (the access token once it is acquired).
+    """
+
+    def __init__(self, secrets: list[str], dynamic: Callable[[], list[str]] = list):
         self._secrets = [s for s in secrets if s and len(s) >= 4]
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:
-            self._secrets.append(secret)
+        self._dynamic = dynamic
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self._secrets + [s for s in self._dynamic() if s and len(s) >= 4]:
             text = text.replace(secret, "<redacted>")
             for line in secret.splitlines():
                 if len(line) >= 16:
@@ -1414,7 +1698,8 @@ def build_run(params: dict[str, Any], args: dict[str, Any], command: str, contex
                     (overrides and str(args.get("subscription_id") or "").strip()) or settings.subscription_id,
                     (overrides and str(args.get("resource_group_name") or "").strip()) or settings.resource_group,
                     settings.workspace)
-    return Run(settings=settings, client=client, credential=credential)
+    return Run(settings=settings, client=client, credential=credential,
+               now=lambda: datetime.fromtimestamp(now(), timezone.utc))
 
 
 def main() -> None:
@@ -1425,9 +1710,8 @@ def main() -> None:
     context = demisto.getIntegrationContext() or {}
     before = json.dumps(context, sort_keys=True, default=str)
     redact = Redactor([_secret_of(params.get("credentials")), _secret_of(params.get("creds_certificate")),
-                       _secret_of(params.get("private_key"))])
-    cached = (context.get(Credential.CONTEXT_KEY) or {}).get("access_token")
-    redact.add(cached)
+                       _secret_of(params.get("private_key"))],
+                      dynamic=lambda: [str((context.get(Credential.CONTEXT_KEY) or {}).get("access_token") or "")])
 
     def log(message: str) -> None:
         demisto.debug(redact(message))
@@ -1436,12 +1720,24 @@ def main() -> None:
         if command not in COMMANDS:
             raise ConfigError(f"Command '{command}' is not implemented by this integration.")
         run = build_run(params, args, command, context, log)
-        result = COMMANDS[command](run, args)
-        demisto.results(result)
+        if command == "fetch-incidents":
+            run.last_run, run.instance = demisto.getLastRun() or {}, demisto.integrationInstance()
+            incidents, next_run, stats = COMMANDS[command](run, args)
+            demisto.incidents(incidents)
+            demisto.setLastRun(next_run)  # only after the incidents were handed over
+            demisto.info(f"fetch-incidents: {json.dumps(stats)}")
+        else:
+            demisto.results(COMMANDS[command](run, args))
     except SentinelError as exc:
+        if command == "fetch-incidents":  # the platform keeps the old lastRun and retries the window
+            demisto.error(redact(f"fetch-incidents failed: {exc}"))
+            raise SentinelError(redact(str(exc))) from None
         demisto.error(redact(f"{command} failed: {exc}"))
         demisto.results(error_entry(redact(f"Failed to execute {command} command. Error: {exc}")))
     except Exception as exc:  # a bug: say so, without leaking anything
+        if command == "fetch-incidents":
+            demisto.error(redact(f"fetch-incidents failed unexpectedly: {type(exc).__name__}: {exc}"))
+            raise SentinelError(redact(f"Unexpected error {type(exc).__name__}: {exc}")) from None
         demisto.error(redact(f"{command} failed unexpectedly: {type(exc).__name__}: {exc}"))
         demisto.results(error_entry(redact(f"Failed to execute {command} command. Unexpected error "
                                            f"{type(exc).__name__}: {exc}")))
