@@ -416,6 +416,10 @@ def new_session(settings: Settings) -> requests.Session:
     """The one HTTP session for ARM and token calls, honouring `insecure` and `proxy`."""
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
+    # requests has no session-wide timeout, and MSAL's discovery and managed identity calls set none.
+    send = session.request
+    session.request = lambda method, url, **kw: send(  # type: ignore[method-assign]
+        method, url, **{"timeout": (CONNECT_TIMEOUT_S, READ_TIMEOUT_S), **kw})
     # Without `proxy`, ignore proxy variables (as the platform does) but keep a CA bundle if one is set.
     session.trust_env = settings.proxy
     if not settings.verify:
@@ -495,6 +499,11 @@ class Credential:
         except ValueError as exc:  # MSAL: bad authority, tenant discovery failure, malformed key
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: {_first_line(str(exc))}; check the "
                             f"Tenant ID, Authority URL and credentials.") from None
+        except Exception as exc:  # PyJWT (under MSAL) raises its own InvalidKeyError for an unreadable key
+            if s.auth_kind is not AuthKind.CERTIFICATE or not type(exc).__module__.startswith("jwt"):
+                raise
+            raise AuthError("The certificate's Private Key could not be read; paste the PEM private key "
+                            "(-----BEGIN PRIVATE KEY-----) that matches the Certificate Thumbprint.") from None
         if "access_token" not in result:
             raise AuthError(_token_error_message(s, result))
         self.acquired += 1
@@ -1326,6 +1335,7 @@ def list_incident_alerts_command(client: Client, args: dict[str, Any]) -> dict[s
 
 FETCH_STATE_VERSION = 1
 MIN_OVERLAP = timedelta(minutes=15)  # re-read window for late-visible incidents and clock skew
+NUMBER_OVERLAP = 100  # the new-incident pass also re-reads this many numbers below the cursor
 PRUNE_MARGIN = timedelta(days=1)  # created times may run out of number order; prune with slack
 MARK_EVERY = timedelta(hours=6)  # one (number, created) checkpoint per this much created time
 ENRICH_CONCURRENCY = 8
@@ -1432,7 +1442,9 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
 
     Pass 1 (escalations and late arrivals): incidents at or below the cursor, modified since the
     high-water mark (minus an overlap), created inside the horizon, that match the filters now
-    and were never emitted. Pass 2 (new incidents): numbers above the cursor, ascending.
+    and were never emitted. Pass 2 (new incidents): numbers above the cursor, ascending, starting
+    NUMBER_OVERLAP below it so that lower numbers which became visible late are still seen.
+    Emitted numbers are skipped in both passes and never count against the limit.
     """
     emitted = EmittedSet(state.floor, state.emitted)
     budget = settings.fetch_limit
@@ -1468,10 +1480,12 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
 
     cursor = state.cursor
     if len(picked) < budget:
-        query = fetch_filter(settings, f"properties/incidentNumber gt {max(state.cursor, state.floor)}",
+        lowest = max(state.cursor - NUMBER_OVERLAP, state.floor)
+        query = fetch_filter(settings, f"properties/incidentNumber gt {lowest}",
                              f"properties/createdTimeUtc ge {iso_z(window_start)}")
+        overlap_left = state.cursor - lowest
         pages = client.iter_incident_pages(query, "properties/incidentNumber asc",
-                                           lambda: max(1, min(PAGE_MAX, budget - len(picked))))
+                                           lambda: min(PAGE_MAX, budget - len(picked) + overlap_left))
         for page, _ in pages:
             for incident in page:
                 if len(picked) == budget:
