@@ -99,6 +99,11 @@ def mock_login(m, *tokens: str, expires_in: int = 3599, login: str = LOGIN, tena
     Returns the token endpoint's matcher (its `.call_count` and `.request_history` are the sign-ins).
     """
     m.get(f"{login}/{tenant}/v2.0/.well-known/openid-configuration", json=openid_configuration(login, tenant))
+    # MSAL looks up the authority's aliases on some paths (e.g. after a failed sign-in).
+    host = login.split("://", 1)[1]
+    m.get(f"{login}/common/discovery/instance", json={
+        "tenant_discovery_endpoint": f"{login}/{tenant}/v2.0/.well-known/openid-configuration",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}]})
     responses = [token_response(t, expires_in) for t in (tokens or ("access-token-1",))]
     return m.post(f"{login}/{tenant}/oauth2/v2.0/token", responses)
 
