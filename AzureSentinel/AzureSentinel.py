@@ -749,7 +749,7 @@ def safe_id(value: Any, what: str = "ID") -> str:
     if not text:
         raise ConfigError(f"The {what} is empty; give the {what}.")
     if text in (".", "..") or ID_FORBIDDEN.search(text) or len(text) > 256:
-        raise ConfigError(f"The {what} '{text[:80]}' is not valid: it must not contain '/', '\\', '?', '#', "
+        raise ConfigError(f"The {what} {text[:80]!r} is not valid: it must not contain '/', '\\', '?', '#', "
                           f"'%' or control characters, nor be '.' or '..'.")
     return text
 
