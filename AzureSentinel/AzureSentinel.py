@@ -653,6 +653,8 @@ class Transport:
         seen: set[str] = set()
         link: str | None = None
         for _ in range(MAX_PAGES):
+            if link is None and top is not None and "$top" in parse_qsl_dict(url):
+                link = url  # a caller's nextLink: replace its $top rather than send a second one
             if link is None:
                 query = dict(params or {})
                 if top is not None:
