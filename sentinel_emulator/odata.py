@@ -433,7 +433,7 @@ def paginate(
         if query.top is not None:
             params["$top"] = str(query.top)
         params["$skipToken"] = encode_skip_token(page[-1][0], digest)
-        body["nextLink"] = f"{next_link_base}?{urlencode(params, quote_via=quote, safe="/:$")}"
+        body["nextLink"] = f"{next_link_base}?{urlencode(params, quote_via=quote, safe='/:$')}"
     return body
 
 
