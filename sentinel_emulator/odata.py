@@ -80,12 +80,6 @@ def tokenize(text: str) -> list[Token]:
 # region values and comparison
 
 
-@dataclass(frozen=True)
-class Literal:
-    value: Any
-    is_datetime: bool = False
-
-
 def sort_key(value: Any) -> list:
     """A JSON-safe, totally ordered key: [group, value]; None < bool < number < instant < string."""
     if value is None:
