@@ -1140,6 +1140,8 @@ def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[s
             existing = list(props.get("labels") or [])
             names = {label.get("labelName") for label in existing}
             props["labels"] = existing + [{"labelName": n, "labelType": "User"} for n in a.labels if n not in names]
+        if a.classification and not a.classification_reason and a.classification != current.get("classification"):
+            props.pop("classificationReason", None)  # the old reason belongs to the old classification
         if props.get("status") == "Closed" and props.get("classification") and not props.get("classificationReason"):
             reason = DEFAULT_CLASSIFICATION_REASON.get(props["classification"])
             if reason:
