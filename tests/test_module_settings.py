@@ -193,3 +193,32 @@ def test_bad_limit_is_refused_before_any_request(m, limit):
 def test_bad_arguments_are_one_line_errors(m, command, args, fragment):
     """Given a missing or invalid argument, when the command runs, then the entry names the argument."""
     assert_refused(m, run(command, args), fragment)
+
+
+# -- TLS and proxy -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("insecure, verified", [
+    pytest.param(None, True, id="verify-by-default"),
+    pytest.param(True, False, id="insecure-turns-it-off"),
+])
+def test_tls_verification_follows_insecure(m, monkeypatch, insecure, verified):
+    """Given the insecure param, when a command runs, then every request (sign-in included) verifies TLS or not."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    mock_login(m)
+    m.get(f"{WS_URL}/incidents", json={"value": []})
+    platform = run("test-module", params=base_params(insecure=insecure))
+    assert platform.results == ["ok"]
+    assert m.request_history
+    assert all(r.verify is verified for r in m.request_history)
+
+
+def test_requests_identify_the_integration(m):
+    """Given any ARM call, then it carries the integration's User-Agent and asks for JSON."""
+    mock_login(m)
+    m.get(f"{WS_URL}/incidents", json={"value": []})
+    run("test-module")
+    request = arm_requests(m)[0]
+    assert request.headers["User-Agent"] == MOD.USER_AGENT
+    assert request.headers["Accept"] == "application/json"
