@@ -99,8 +99,11 @@ class SpecValidator:
         wanted = value.get(field) if field else None
         if wanted is None or schema.get("x-ms-discriminator-value") == wanted:
             return schema, base
-        for candidate in self._load(base)["definitions"].values():
-            if candidate.get("x-ms-discriminator-value") == wanted:
+        definitions = self._load(base)["definitions"]
+        parent = next((n for n, d in definitions.items() if d is schema), None)
+        for candidate in definitions.values():
+            parents = [p.get("$ref", "").rsplit("/", 1)[-1] for p in candidate.get("allOf", [])]
+            if candidate.get("x-ms-discriminator-value") == wanted and (parent is None or parent in parents):
                 return candidate, base
         return schema, base
 
