@@ -29,7 +29,8 @@ Store API (``emu.store``; thread-safe; the default workspace unless ``workspace=
 
     add_incident(title, severity="Medium", status="New", *, created=None, hidden=False, name=None,
                  description=None, owner=None, labels=None, classification=None,
-                 classification_reason=None, alerts=0, tactics=None, product_name="Azure Sentinel") -> dict
+                 classification_reason=None, alerts=0, tactics=None, product_name="Azure Sentinel",
+                 rule_names=None) -> dict
     modify_incident(name, **properties) -> dict      # bumps lastModifiedTimeUtc and etag
     reveal(name) -> dict                             # a hidden incident becomes visible
     delete_incident(name); incident(name) -> dict; incidents(include_hidden=True) -> list[dict]

@@ -17,7 +17,7 @@ Clock = Callable[[], float]
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TICKS_PER_SECOND = 10_000_000
 _ISO = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,}))?)?(Z|[+-]\d{2}:\d{2})?$",
+    r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,}))?)?(Z|[+-]\d{2}:\d{2})?)?$",
     re.IGNORECASE,
 )
 
@@ -71,7 +71,7 @@ def parse_ticks(text: str) -> int | None:
     m = _ISO.match(text.strip()) if isinstance(text, str) else None
     if not m:
         return None
-    year, month, day, hour, minute = (int(g) for g in m.groups()[:5])
+    year, month, day, hour, minute = (int(g or 0) for g in m.groups()[:5])
     second = int(m.group(6) or 0)
     fraction = (m.group(7) or "")[:7].ljust(7, "0")
     try:

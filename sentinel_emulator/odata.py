@@ -12,7 +12,8 @@ Filter grammar (precedence low to high)::
     cmp     := eq | ne | gt | ge | lt | le
 
 Strings are single-quoted with '' as the escape. Date-times may be unquoted
-(`2026-01-01T00:00:00Z`) or quoted; either way they compare as instants at 100 ns precision.
+(`2026-01-01T00:00:00Z`, `2026-01-01`) or quoted; either way they compare as instants at 100 ns
+precision (a date alone is midnight UTC).
 String comparison is case-sensitive, as in OData.
 """
 
@@ -38,7 +39,7 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<string>'(?:[^']|'')*')
-  | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)
+  | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
   | (?P<punct>[(),])
   | (?P<name>[A-Za-z_$][A-Za-z0-9_.]*(?:/[A-Za-z_$][A-Za-z0-9_.]*)*)
@@ -189,23 +190,27 @@ class _Parser:
             raise self.fail(f"unexpected {self.peek().text!r}")
         return pred
 
+    def at_keyword(self, word: str) -> bool:
+        tok = self.peek()
+        return tok.kind == "keyword" and tok.text == word
+
     def parse_or(self) -> Predicate:
         parts = [self.parse_and()]
-        while self.peek() == Token("keyword", "or", self.peek().pos):
+        while self.at_keyword("or"):
             self.next()
             parts.append(self.parse_and())
         return parts[0] if len(parts) == 1 else (lambda item: any(p(item) for p in parts))
 
     def parse_and(self) -> Predicate:
         parts = [self.parse_unary()]
-        while self.peek() == Token("keyword", "and", self.peek().pos):
+        while self.at_keyword("and"):
             self.next()
             parts.append(self.parse_unary())
         return parts[0] if len(parts) == 1 else (lambda item: all(p(item) for p in parts))
 
     def parse_unary(self) -> Predicate:
         tok = self.peek()
-        if tok.kind == "keyword" and tok.text == "not":
+        if self.at_keyword("not"):
             self.next()
             inner = self.parse_unary()
             return lambda item: not inner(item)

@@ -180,6 +180,7 @@ class Store:
         alerts: int | list[dict] = 0,
         tactics: list[str] | None = None,
         product_name: str = "Azure Sentinel",
+        rule_names: list[str] | None = None,
         workspace: Workspace | None = None,
     ) -> dict:
         """Create an incident with the next incidentNumber (hidden ones too); returns its API JSON."""
@@ -200,6 +201,7 @@ class Store:
             if classification_reason:
                 props["classificationReason"] = classification_reason
             props.update(firstActivityTimeUtc=stamp, lastActivityTimeUtc=stamp)
+            props["relatedAnalyticRuleIds"] = [f"{ws.prefix}/alertRules/{r}" for r in rule_names or []]
             rec = self.create_incident_record(ws, name or self.new_id(), props, stamp, hidden)
             specs = [{} for _ in range(alerts)] if isinstance(alerts, int) else alerts
             for spec in specs:
