@@ -11,6 +11,10 @@ Quick use::
         emu.env()                             # REQUESTS_CA_BUNDLE, IDENTITY_ENDPOINT, IDENTITY_HEADER
         emu.imds_env()                        # AZURE_POD_IDENTITY_AUTHORITY_HOST (+ CA bundle)
 
+TLS trust: requests lets the REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE environment variables override
+`Session.verify`, so either export ``emu.env()`` (it sets REQUESTS_CA_BUNDLE to the emulator's CA)
+or use ``sentinel_emulator.testing.trusting_session(emu.ca_path)`` (verify=CA, trust_env off).
+
 Constructor: ``Emulator(port=0, seed=0, faults="", latency_ms=0, live=False, tls=True, clock=None, *,
 token_lifetime=3600, reads=Limit(250, 25), writes=Limit(200, 10), live_interval=3.0)``.
 `clock` is any callable returning epoch seconds (`FakeClock` is a settable one); the store, token

@@ -34,7 +34,8 @@ INDICATORS = Collection("indicators", "Threat intelligence indicator", views.ind
                         "ThreatIntelligenceIndicator", models.INDICATOR_PROPERTIES)
 BOOKMARKS = Collection("bookmarks", "Bookmark", views.bookmark, "Bookmark", models.BOOKMARK_PROPERTIES)
 ALERT_RULES = Collection("alertRules", "Alert rule", views.alert_rule, "AlertRule", None)
-TEMPLATES = Collection("alertRuleTemplates", "Alert rule template", views.alert_rule_template, "AlertRuleTemplate", None)
+TEMPLATES = Collection("alertRuleTemplates", "Alert rule template", views.alert_rule_template,
+                       "AlertRuleTemplate", None)
 AUTOMATION_RULES = Collection("automationRules", "Automation rule", views.automation_rule, "AutomationRule",
                               models.AUTOMATION_RULE_PROPERTIES)
 DATA_CONNECTORS = Collection("dataConnectors", "Data connector", views.data_connector, "DataConnector", None)
@@ -226,7 +227,8 @@ def _indicator_props(ctx: Ctx, body: Any, existing: Record | None) -> dict:
 def create_indicator(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
     body = ctx.json()
     name = ctx.store.new_id()
-    return _upsert(ctx, INDICATORS, sub, rg, ws, name, {}, lambda existing: (_indicator_props(ctx, body, None), "indicator"))
+    return _upsert(ctx, INDICATORS, sub, rg, ws, name, {},
+                   lambda existing: (_indicator_props(ctx, body, None), "indicator"))
 
 
 def list_indicators(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:

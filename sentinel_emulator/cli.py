@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="azure-sentinel emulator",
         description="Serve a local Microsoft Sentinel (Entra ID, managed identity, ARM) on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--seed", type=int, default=25, help="number of seeded incidents, also the RNG seed (default 25)")
+    parser.add_argument("--seed", type=int, default=25,
+                        help="number of seeded incidents, also the RNG seed (default 25)")
     parser.add_argument("--faults", default="", metavar="SPEC",
                         help="fault injection, e.g. '429=0.08,500=0.04,503=0.01,reset=0.01,outage=0' "
                              "(scopes: list:, get:, read:, write:, token:; options retry_after=N, seed=N)")

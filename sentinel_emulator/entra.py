@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from werkzeug.wrappers import Request, Response
 
@@ -49,7 +49,7 @@ def _basic_auth(header: str | None) -> tuple[str, str] | None:
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    return unquote(user), unquote(password)
+    return unquote_plus(user), unquote_plus(password)
 
 
 def token(ctx: IdCtx, tenant: str) -> Response:
@@ -66,7 +66,8 @@ def _mi_resource(args: dict) -> str:
 def app_service_token(ctx: IdCtx) -> Response:
     args = ctx.request.args
     if ctx.request.headers.get("X-IDENTITY-HEADER") != ctx.identity.identity_header:
-        return json_response({"statusCode": 401, "message": "The X-IDENTITY-HEADER header is missing or incorrect."}, 401)
+        return json_response({"statusCode": 401,
+                              "message": "The X-IDENTITY-HEADER header is missing or incorrect."}, 401)
     if args.get("api-version") != APP_SERVICE_VERSION:
         return json_response({"statusCode": 400, "message": f"api-version must be {APP_SERVICE_VERSION}."}, 400)
     resource = _mi_resource(args)

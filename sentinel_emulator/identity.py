@@ -58,7 +58,8 @@ class ManagedIdentity:
         return "system" if self.system else self.client_id
 
     def caller(self) -> Caller:
-        return Caller(self.principal, self.object_id, "System-assigned identity" if self.system else "User-assigned identity")
+        name = "System-assigned identity" if self.system else "User-assigned identity"
+        return Caller(self.principal, self.object_id, name)
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ class Identity:
                            f"The app requested an unsupported grant type '{grant}'.")
         client_id = form.get("client_id") or (basic[0] if basic else "")
         if not client_id:
-            raise AadError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+            raise AadError(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: 'client_id'.")
         app = self.apps.get(client_id.lower())
         if app is None:
             raise AadError(400, "unauthorized_client", 700016,
@@ -199,10 +201,12 @@ class Identity:
             if app.secret is None or not secrets.compare_digest(secret, app.secret):
                 raise AadError(401, "invalid_client", 7000215,
                                "Invalid client secret provided. Ensure the secret being sent in the request is the "
-                               f"client secret value, not the client secret ID, for a secret added to app '{app.client_id}'.")
+                               "client secret value, not the client secret ID, for a secret added to app "
+                               f"'{app.client_id}'.")
         else:
             raise AadError(401, "invalid_client", 7000218,
-                           "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+                           "The request body must contain the following parameter: 'client_assertion' or "
+                           "'client_secret'.")
         token, issued = self.issue(app.caller(), resource)
         lifetime = int(issued.expires_at - self.clock())
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
@@ -216,7 +220,8 @@ class Identity:
     @staticmethod
     def _resource_from_scope(scope: str | None) -> str:
         if not scope:
-            raise AadError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+            raise AadError(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: 'scope'.")
         scopes = [s for s in scope.split() if s not in RESERVED_SCOPES]
         if len(scopes) != 1 or not scopes[0].endswith("/.default"):
             raise AadError(400, "invalid_scope", 1002012,
@@ -227,7 +232,8 @@ class Identity:
     def _verify_assertion(self, app: App, assertion: str, base: str, tenant: str) -> None:
         if app.public_key is None:
             raise AadError(401, "invalid_client", 700027,
-                           f"Client assertion failed signature validation: no certificate is registered for app '{app.client_id}'.")
+                           "Client assertion failed signature validation: no certificate is registered for app "
+                           f"'{app.client_id}'.")
         try:
             header = jwt.get_unverified_header(assertion)
         except jwt.PyJWTError:
@@ -243,7 +249,8 @@ class Identity:
             claims = jwt.decode(assertion, app.public_key, algorithms=["RS256", "PS256"], audience=audiences,
                                 leeway=300, options={"require": ["exp", "aud", "iss", "sub"]})
         except jwt.ExpiredSignatureError:
-            raise AadError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.") from None
+            raise AadError(401, "invalid_client", 700024,
+                           "Client assertion is not within its valid time range.") from None
         except jwt.InvalidAudienceError:
             raise AadError(401, "invalid_client", 700212,
                            f"No matching federated identity record found for presented assertion audience; "

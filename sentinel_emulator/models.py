@@ -49,7 +49,8 @@ ADDITIONAL_DATA_KEYS = (
 )
 COMMENT_PROPERTIES = ("createdTimeUtc", "lastModifiedTimeUtc", "message", "author")
 RELATION_PROPERTIES = ("relatedResourceId", "relatedResourceName", "relatedResourceType", "relatedResourceKind")
-TASK_PROPERTIES = ("title", "description", "status", "createdTimeUtc", "lastModifiedTimeUtc", "createdBy", "lastModifiedBy")
+TASK_PROPERTIES = ("title", "description", "status", "createdTimeUtc", "lastModifiedTimeUtc", "createdBy",
+                   "lastModifiedBy")
 ALERT_PROPERTIES = (
     "alertDisplayName", "alertType", "compromisedEntity", "confidenceLevel", "confidenceReasons",
     "confidenceScore", "confidenceScoreStatus", "description", "endTimeUtc", "intent", "providerAlertId",
@@ -73,7 +74,8 @@ ENTITY_PROPERTIES: dict[str, tuple[str, ...]] = {
         "accountEntityId", "commandLine", "creationTimeUtc", "elevationToken", "hostEntityId",
         "hostLogonSessionEntityId", "imageFileEntityId", "parentProcessEntityId", "processId"),
     "Mailbox": _COMMON_ENTITY + ("mailboxPrimaryAddress", "displayName", "upn", "externalDirectoryObjectId"),
-    "DnsResolution": _COMMON_ENTITY + ("dnsServerIpEntityId", "domainName", "hostIpAddressEntityId", "ipAddressEntityIds"),
+    "DnsResolution": _COMMON_ENTITY + (
+        "dnsServerIpEntityId", "domainName", "hostIpAddressEntityId", "ipAddressEntityIds"),
     "AzureResource": _COMMON_ENTITY + ("resourceId", "subscriptionId"),
     "CloudApplication": _COMMON_ENTITY + ("appId", "appName", "instanceName"),
 }
@@ -106,7 +108,8 @@ INDICATOR_PROPERTIES = _COMMON_ENTITY + (
     "labels", "revoked", "confidence", "objectMarkingRefs", "language", "threatTypes", "validFrom",
     "validUntil", "created", "modified", "extensions",
 )
-INDICATOR_SERVER_SET = ("lastUpdatedTimeUtc", "created", "externalId", "parsedPattern", "friendlyName", "additionalData")
+INDICATOR_SERVER_SET = ("lastUpdatedTimeUtc", "created", "externalId", "parsedPattern", "friendlyName",
+                        "additionalData")
 ALERT_RULE_PROPERTIES: dict[str, tuple[str, ...]] = {
     "Scheduled": (
         "query", "queryFrequency", "queryPeriod", "severity", "triggerOperator", "triggerThreshold",

@@ -224,7 +224,8 @@ class _Parser:
         left, left_dt = self.parse_operand()
         op = self.next()
         if op.kind != "keyword" or op.text not in _COMPARATORS:
-            raise self.fail(f"expected a comparison operator (eq, ne, gt, ge, lt, le), found {op.text or 'end of input'!r}", op)
+            found = op.text or "end of input"
+            raise self.fail(f"expected a comparison operator (eq, ne, gt, ge, lt, le), found {found!r}", op)
         right, right_dt = self.parse_operand()
         hint = left_dt or right_dt
         return lambda item: compare(op.text, left(item), right(item), hint)
@@ -398,7 +399,7 @@ def parse_top(raw: str | None, maximum: int | None) -> int | None:
         raise bad_request(f"Invalid $top '{raw}': it must be a non-negative integer.")
     top = int(raw)
     if maximum is not None and top > maximum:
-        raise bad_request(f"Invalid $top '{raw}': the maximum allowed value is {maximum}.", "InvalidParameter")
+        raise bad_request(f"Invalid $top '{raw}': the maximum allowed value is {maximum}.")
     return top
 
 

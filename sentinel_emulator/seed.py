@@ -115,10 +115,12 @@ def seed_resources(store: Store, rng: random.Random) -> None:
         "queryFrequency": "PT1H", "queryPeriod": "P1D", "triggerOperator": "GreaterThan", "triggerThreshold": 0,
         "suppressionDuration": "PT1H", "suppressionEnabled": False, "lastModifiedUtc": stamp,
         "incidentConfiguration": {"createIncident": True, "groupingConfiguration": {
-            "enabled": False, "reopenClosedIncident": False, "lookbackDuration": "PT5H", "matchingMethod": "AllEntities"}},
+            "enabled": False, "reopenClosedIncident": False, "lookbackDuration": "PT5H",
+            "matchingMethod": "AllEntities"}},
     }, kind="Scheduled")
     store.put_record("alertRules", "BuiltInFusion", {
-        "alertRuleTemplateName": "f71aba3d-28fb-450b-b192-4e76a83015c8", "displayName": "Advanced Multistage Attack Detection",
+        "alertRuleTemplateName": "f71aba3d-28fb-450b-b192-4e76a83015c8",
+        "displayName": "Advanced Multistage Attack Detection",
         "enabled": True, "severity": "High", "tactics": ["Collection", "CommandAndControl"], "lastModifiedUtc": stamp,
     }, kind="Fusion")
     store.put_record("alertRuleTemplates", "65360bb0-8986-4ade-a89d-af3cf44d28aa", {
@@ -201,6 +203,7 @@ class LiveFeed:
                 return "status"
         chosen = rng.choice(incidents)
         title = chosen["properties"]["title"]
-        self.store.modify_incident(chosen["name"], title=title if title.startswith("[Updated]") else f"[Updated] {title}")
+        new_title = title if title.startswith("[Updated]") else f"[Updated] {title}"
+        self.store.modify_incident(chosen["name"], title=new_title)
         return "retitle"
 

@@ -341,7 +341,8 @@ def test_stale_etag_is_409_and_no_etag_is_last_writer_wins(arm):
     assert stale.status_code == 409
     incident_id = first["id"]
     assert stale.json() == {"error": {"code": "Conflict",
-                                      "message": f"Newer version of resource '{incident_id}' exists. Data was not saved"}}
+                                      "message": f"Newer version of resource '{incident_id}' exists. "
+                                                 "Data was not saved"}}
     assert arm.call("GET", path).json()["properties"]["title"] == "Escalated"
 
     blind = arm.call("PUT", path, json={"properties": {"title": "Blind", "severity": "Medium", "status": "Active"}})
