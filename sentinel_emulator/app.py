@@ -35,6 +35,9 @@ FAULT_ERRORS = {
 }
 
 
+MAX_LOG = 200_000  # a long-running CLI keeps only the newest records
+
+
 class ResetConnection(ConnectionResetError):
     """Raised by the app to make the server drop the connection without a response."""
 
@@ -84,6 +87,8 @@ class EmulatorApp:
     def _log(self, record: RequestRecord) -> None:
         with self._log_lock:
             self.requests.append(record)
+            if len(self.requests) > MAX_LOG:
+                del self.requests[: MAX_LOG // 2]
 
     def dispatch(self, request: Request, record: RequestRecord) -> Response:
         is_arm = routing.is_arm_path(request.path)

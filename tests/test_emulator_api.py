@@ -494,3 +494,20 @@ def test_live_feed_creates_and_escalates():
 
 
 # endregion
+
+
+def test_live_mode_runs_a_background_feed_and_stops_with_the_emulator():
+    """Given live=True, the workspace changes on its own; stop() ends the feed thread."""
+    import threading
+
+    with Emulator(seed=2, live=True, live_interval=0.01) as emu:
+        before = [(i["name"], i["etag"]) for i in emu.store.incidents()]
+        changed = threading.Event()
+        for _ in range(500):
+            if [(i["name"], i["etag"]) for i in emu.store.incidents()] != before:
+                changed.set()
+                break
+            changed.wait(0.01)
+        assert changed.is_set()
+        feed = emu._live
+    assert emu._live is None and not feed._thread.is_alive()
