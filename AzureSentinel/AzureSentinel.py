@@ -1429,6 +1429,10 @@ def _number(incident: dict[str, Any]) -> int:
     return int((incident.get("properties") or {}).get("incidentNumber") or 0)
 
 
+def _created(incident: dict[str, Any]) -> datetime:
+    return _time_key(str((incident.get("properties") or {}).get("createdTimeUtc") or ""))
+
+
 def _modified(incident: dict[str, Any]) -> str:
     return str((incident.get("properties") or {}).get("lastModifiedTimeUtc") or "")
 
@@ -1457,13 +1461,13 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
     window_start = parse_time(state.window_start) or now - settings.first_fetch
     modified_since = state.modified_since
 
+    horizon_start = max(window_start, now - max(settings.escalation_horizon, 2 * overlap))
     if state.cursor > state.floor:
-        created_from = max(window_start, now - max(settings.escalation_horizon, 2 * overlap))
         since = (parse_time(state.modified_since) or now) - overlap
         query = fetch_filter(settings, f"properties/incidentNumber gt {state.floor}",
                              f"properties/incidentNumber le {state.cursor}",
                              f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
-                             f"properties/createdTimeUtc ge {iso_z(created_from)}")
+                             f"properties/createdTimeUtc ge {iso_z(horizon_start)}")
         newest, truncated = state.modified_since, False
         for page, _ in client.iter_incident_pages(query, "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX):
             for incident in page:
@@ -1496,7 +1500,10 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
                     break
                 number = _number(incident)
                 cursor = max(cursor, number)
-                if number not in emitted:
+                # Below the old cursor only late arrivals count, and only inside the horizon
+                # (pass 1's rule), so the overlap never revives an old escalation.
+                late_but_old = number <= state.cursor and _created(incident) < horizon_start
+                if number not in emitted and not late_but_old:
                     picked.append(incident)
                     emitted.add(number)
             if len(picked) >= budget:

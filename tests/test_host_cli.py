@@ -271,7 +271,7 @@ def test_fetch_commits_incidents_last_run_and_context_together(host: Host) -> No
     first = host("fetch")
     assert first.code == 0, first.err
     assert first.out == ("cycle 1 ok in 0.0s: 2 incidents, lastRun 47 B {emitted last_number=2}, "
-                         "retries logged: 1\n")
+                         "retries: 1\n")
     assert host("fetch").code == 0
     with host.state() as state:
         assert [i.id for i in state.incidents()] == ["guid-1", "guid-2", "guid-3", "guid-4"]

@@ -30,7 +30,8 @@ MANIFEST_ENV = "AZURE_SENTINEL_MANIFEST"
 FETCH_COMMAND = "fetch-incidents"
 
 _CURSOR_KEY = re.compile(r"cursor|last|next|number|mark|since|time|token|offset|watermark", re.IGNORECASE)
-_RETRY_LOG = re.compile(r"\bretr(y|ies|ied|ying)\b", re.IGNORECASE)
+_RETRY_LOG = re.compile(r"^retrying\b", re.IGNORECASE)
+_STATS_LOG = re.compile(r"^fetch-incidents: (\{.*\})$")
 
 
 def module_path(explicit: str | None = None) -> Path:
@@ -135,10 +136,10 @@ class FetchReport:
         if not self.ok:
             saved = "; token cache/context saved" if self.context_saved else ""
             return (f"cycle {self.cycle} FAILED in {self.seconds:.1f}s: {self.error} "
-                    f"(lastRun and incidents not committed{saved}; retries logged: {self.retries})")
+                    f"(lastRun and incidents not committed{saved}; retries: {self.retries})")
         keys = " ".join(f"{k}={_short(v)}" if k in self.cursor else k for k, v in sorted(self.last_run.items()))
         return (f"cycle {self.cycle} ok in {self.seconds:.1f}s: {self.incidents} incidents, "
-                f"lastRun {self.last_run_bytes} B {{{keys}}}, retries logged: {self.retries}")
+                f"lastRun {self.last_run_bytes} B {{{keys}}}, retries: {self.retries}")
 
 
 def fetch_cycle(module: Path, state: State, params: dict[str, Any],
@@ -148,7 +149,7 @@ def fetch_cycle(module: Path, state: State, params: dict[str, Any],
     platform = Platform(params=params, command=FETCH_COMMAND,
                         last_run=state.last_run(), context=state.context())
     outcome = execute(module, platform, env)
-    retries = sum(1 for _, message in platform.logs if _RETRY_LOG.search(message))
+    retries = _retries(platform.logs)
     report = FetchReport(cycle=cycle, ok=False, incidents=0, seconds=outcome.seconds,
                          retries=retries, outcome=outcome)
     if outcome.failed or platform.new_last_run is None:
@@ -167,6 +168,18 @@ def fetch_cycle(module: Path, state: State, params: dict[str, Any],
         return report
     report.ok, report.incidents, report.last_run = True, len(incidents), platform.new_last_run
     return report
+
+
+def _retries(logs: list[tuple[str, str]]) -> int:
+    """Retries the integration reported: its fetch stats line if it logs one, else its 'Retrying ...' lines."""
+    for _, message in logs:
+        match = _STATS_LOG.match(message)
+        if match:
+            try:
+                return int(json.loads(match.group(1)).get("retries", 0))
+            except (ValueError, TypeError, AttributeError):
+                break
+    return sum(1 for _, message in logs if _RETRY_LOG.search(message))
 
 
 @contextmanager
