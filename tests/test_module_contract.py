@@ -109,8 +109,6 @@ def test_command_table_equals_manifest_plus_implicit_commands():
     assert set(MOD.COMMANDS) - MIRRORING_COMMANDS == expected
 
 
-@pytest.mark.xfail(strict=True, reason="the manifest sets isremotesyncin/isremotesyncout but mirroring commands "
-                                       "are not implemented yet; remove this marker when they are")
 def test_mirroring_flags_have_their_commands():
     """Given isremotesyncin/out in the manifest, then the platform's mirroring commands are implemented."""
     wanted = set()
@@ -192,3 +190,16 @@ def test_readme_quick_start_test_command_is_what_ci_runs():
     """Given README's Quick start, then its test command is exactly the command .ci/run executes."""
     test_commands = [c for c in quick_start_commands() if "pytest" in c]
     assert test_commands == [ci_test_command()]
+
+
+def test_integration_readme_is_generated_from_the_manifest():
+    """Given the manifest, then AzureSentinel/README.md is exactly what the generator renders from it,
+    so the command reference can never drift (regenerate with `python -m xsoar_local.readme`)."""
+    from xsoar_local.readme import render_readme
+
+    readme = ROOT / "AzureSentinel" / "README.md"
+    manifest = MANIFEST
+    assert readme.read_text(encoding="utf-8") == render_readme(manifest), \
+        "AzureSentinel/README.md is stale: run python -m xsoar_local.readme"
+    for command in manifest["script"]["commands"]:
+        assert f"### {command['name']}" in readme.read_text(encoding="utf-8")
