@@ -260,15 +260,14 @@ def test_detailed_description_lives_in_the_description_file():
 
 
 def test_script_block():
-    """Given the script block, then it is a python3 script with a pinned demisto/* image and the mirroring flags."""
+    """Given the script block, then it is a python3 fetching script whose mirroring flags agree with each
+    other (they turn on together, with the mirroring commands: see test_module_contract)."""
     script = MANIFEST["script"]
     assert script["script"] == "-"
     assert script["type"] == "python"
     assert script["subtype"] == "python3"
     assert script["isfetch"] is True
-    assert script["ismappable"] is True
-    assert script["isremotesyncin"] is True
-    assert script["isremotesyncout"] is True
+    assert script["ismappable"] == script["isremotesyncin"] == script["isremotesyncout"]
 
 
 def test_docker_image_is_pinned_demisto_image():
