@@ -15,6 +15,7 @@ import base64
 import hashlib
 import ipaddress
 import json
+import os
 import random
 import re
 import time
@@ -30,7 +31,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import demistomock as demisto  # noqa: E402  (the platform provides this module)
 import msal
 import requests
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 # region constants
 
@@ -412,20 +413,23 @@ def _check_odata_filter(text: str) -> None:
 # region credentials
 
 
+class TimeoutSession(requests.Session):
+    """A session whose requests always have a timeout (MSAL's discovery and identity calls set none)."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+        return super().request(method, url, *args, **kwargs)
+
+
 def new_session(settings: Settings) -> requests.Session:
     """The one HTTP session for ARM and token calls, honouring `insecure` and `proxy`."""
-    session = requests.Session()
+    session = TimeoutSession()
     session.headers["User-Agent"] = USER_AGENT
-    # requests has no session-wide timeout, and MSAL's discovery and managed identity calls set none.
-    send = session.request
-    session.request = lambda method, url, **kw: send(  # type: ignore[method-assign]
-        method, url, **{"timeout": (CONNECT_TIMEOUT_S, READ_TIMEOUT_S), **kw})
     # Without `proxy`, ignore proxy variables (as the platform does) but keep a CA bundle if one is set.
     session.trust_env = settings.proxy
     if not settings.verify:
         session.verify = False
     elif not settings.proxy:
-        import os  # read once, here: the CA bundle is a machine setting, not a platform call
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     return session
 
@@ -451,7 +455,6 @@ class Credential:
         self._session = session
         self._context = context
         self._now = now
-        self.acquired = 0  # tokens requested from Entra ID / the identity endpoint in this run
 
     @property
     def cache_key(self) -> str:
@@ -506,7 +509,6 @@ class Credential:
                             "(-----BEGIN PRIVATE KEY-----) that matches the Certificate Thumbprint.") from None
         if "access_token" not in result:
             raise AuthError(_token_error_message(s, result))
-        self.acquired += 1
         expires_in = float(result.get("expires_in") or 3599)
         return AccessToken(str(result["access_token"]), self._now() + expires_in)
 
@@ -542,7 +544,6 @@ def _first_line(text: str) -> str:
 class Response:
     status: int
     data: Any
-    headers: dict[str, str]
 
 
 class Transport:
@@ -612,7 +613,7 @@ class Transport:
                 continue
             if status >= 400:
                 raise _api_error(method, path, raw)
-            return Response(status, _json_or_none(raw), dict(raw.headers))
+            return Response(status, _json_or_none(raw))
 
     def _wait(self, attempt: int, retry_after: float | None, what: str) -> bool:
         """Sleep before the next attempt; False when attempts or the time budget are used up."""
@@ -1010,20 +1011,27 @@ def _positive_limit(maximum: int) -> Callable[[Any], int]:
 
 
 SafeId = Annotated[str, AfterValidator(lambda v: safe_id(v))]
+CommentId = Annotated[str, AfterValidator(lambda v: safe_id(v, "comment ID"))]
+TextList = Annotated[list[str], BeforeValidator(_as_list)]  # argToList: a list, JSON list or "a,b"
+Flag = Annotated[bool, BeforeValidator(_as_bool)]
 
 
-class Args(BaseModel):
+class ArgsModel(BaseModel):
     """Base for command arguments: unknown keys ignored, empty strings treated as absent."""
 
     model_config = ConfigDict(extra="ignore", use_enum_values=True)
-
-    subscription_id: str | None = None
-    resource_group_name: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+
+class Args(ArgsModel):
+    """Arguments of a command that also takes the workspace overrides (used in build_run)."""
+
+    subscription_id: str | None = None
+    resource_group_name: str | None = None
 
 
 def parse_args(model: type[BaseModel], args: dict[str, Any]) -> Any:
@@ -1061,9 +1069,10 @@ class ListArgs(Args):
 # region incidents
 
 
-def _workspace_note(context: dict[str, Any], raw: Any, title: str, rows: list[dict[str, Any]],
-                    headers: list[str]) -> dict[str, Any]:
-    return note(raw, markdown_table(title, rows, headers), context)
+def incident_note(incident: dict[str, Any], title: str) -> dict[str, Any]:
+    """The entry for one incident: raw JSON, a one-row table and the Incident context."""
+    row = incident_context(incident)
+    return note(incident, markdown_table(title.format(id=row["ID"]), [row], INCIDENT_HEADERS), {INCIDENT_KEY: row})
 
 
 INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
@@ -1071,10 +1080,7 @@ INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
 
 def get_incident_by_id_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(IncidentArgs, args)
-    incident = client.get_incident(a.incident_id)
-    row = incident_context(incident)
-    return _workspace_note({INCIDENT_KEY: row}, incident, f"Incident {a.incident_id} details", [row],
-                           INCIDENT_HEADERS)
+    return incident_note(client.get_incident(a.incident_id), "Incident {id} details")
 
 
 class ListIncidentsArgs(ListArgs):
@@ -1102,18 +1108,8 @@ class UpdateIncidentArgs(IncidentArgs):
     assignee_email: str | None = None
     user_principal_name: str | None = None
     assignee_objectid: str | None = None
-    labels: list[str] = Field(default_factory=list)
-    unassign: bool = False
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _labels(cls, value: Any) -> list[str]:
-        return _as_list(value)
-
-    @field_validator("unassign", mode="before")
-    @classmethod
-    def _unassign(cls, value: Any) -> bool:
-        return _as_bool(value)
+    labels: TextList = Field(default_factory=list)
+    unassign: Flag = False
 
 
 def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -1180,43 +1176,27 @@ def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str,
 
 def update_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(UpdateIncidentArgs, args)
-    incident = update_incident(client, a.incident_id, incident_changes(a))
-    row = incident_context(incident)
-    return _workspace_note({INCIDENT_KEY: row}, incident, f"Updated incident {a.incident_id} details", [row],
-                           INCIDENT_HEADERS)
+    return incident_note(update_incident(client, a.incident_id, incident_changes(a)), "Updated incident {id} details")
 
 
-class CreateIncidentArgs(BaseModel):
-    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+class CreateIncidentArgs(ArgsModel):
     title: str
-    severity: Severity = Severity.INFORMATIONAL
+    severity: Severity | None = None
     status: Status
     description: str | None = None
-    labels: list[str] = Field(default_factory=list)
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _labels(cls, value: Any) -> list[str]:
-        return _as_list(value)
-
-    @field_validator("severity", mode="before")
-    @classmethod
-    def _severity(cls, value: Any) -> Any:
-        return value or Severity.INFORMATIONAL
+    labels: TextList = Field(default_factory=list)
 
 
 def create_incident_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
     a = parse_args(CreateIncidentArgs, args)
-    props: dict[str, Any] = {"title": a.title, "severity": a.severity, "status": a.status}
+    props: dict[str, Any] = {"title": a.title, "severity": a.severity or Severity.INFORMATIONAL.value,
+                             "status": a.status}
     if a.description:
         props["description"] = a.description
     if a.labels:
         props["labels"] = [{"labelName": label, "labelType": "User"} for label in a.labels]
     # The ID is chosen once per invocation, so a retried PUT updates the same incident.
-    incident = client.put_incident(new_id(), {"properties": props})
-    row = incident_context(incident)
-    return _workspace_note({INCIDENT_KEY: row}, incident, f"Created incident {row['ID']} details", [row],
-                           INCIDENT_HEADERS)
+    return incident_note(client.put_incident(new_id(), {"properties": props}), "Created incident {id} details")
 
 
 def delete_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
@@ -1250,7 +1230,7 @@ def list_incident_comments_command(client: Client, args: dict[str, Any]) -> dict
 
 class AddCommentArgs(IncidentArgs):
     message: str
-    comment_id: Annotated[str, AfterValidator(lambda v: safe_id(v, "comment ID"))] | None = None
+    comment_id: CommentId | None = None
 
 
 def incident_add_comment_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]
@@ -1266,7 +1246,7 @@ def incident_add_comment_command(client: Client, args: dict[str, Any], new_id: C
 
 
 class DeleteCommentArgs(IncidentArgs):
-    comment_id: Annotated[str, AfterValidator(lambda v: safe_id(v, "comment ID"))]
+    comment_id: CommentId
 
 
 def incident_delete_comment_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
@@ -1281,23 +1261,10 @@ def incident_delete_comment_command(client: Client, args: dict[str, Any]) -> dic
 # region incident relations, entities and alerts
 
 
-ENTITY_KINDS = ("Account", "Host", "File", "AzureResource", "CloudApplication", "DnsResolution", "FileHash", "Ip",
-                "Malware", "Process", "RegistryKey", "RegistryValue", "SecurityGroup", "Url", "IoTDevice",
-                "SecurityAlert", "Bookmark")
-
-
 class ListRelationsArgs(IncidentArgs, ListArgs):
-    entity_kinds: list[str] = Field(default_factory=list)
+    # Free text as in the official manifest (Account, Host, Ip, Url, ...): new kinds appear over time.
+    entity_kinds: TextList = Field(default_factory=list)
     filter: str | None = None
-
-    @field_validator("entity_kinds", mode="before")
-    @classmethod
-    def _kinds(cls, value: Any) -> list[str]:
-        kinds = _as_list(value)
-        unknown = [k for k in kinds if k not in ENTITY_KINDS]
-        if unknown:
-            raise ValueError(f"unknown entity kind(s) {', '.join(unknown)}; use {', '.join(ENTITY_KINDS)}")
-        return kinds
 
 
 def list_incident_relations_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
