@@ -198,6 +198,11 @@ def test_list_relations(m):
                  id="kinds-and-filter"),
     pytest.param({"filter": "properties/relatedResourceKind eq 'Ip'"},
                  "(properties/relatedResourceKind eq 'Ip')", id="filter-only"),
+    pytest.param({"entity_kinds": "Mailbox"},
+                 "search.in(properties/relatedResourceKind, 'Mailbox', ',')", id="kind-not-in-official-list"),
+    pytest.param({"entity_kinds": "Account,x') or true or ('"},
+                 "search.in(properties/relatedResourceKind, 'Account,x'') or true or ('''', ',')",
+                 id="injection-stays-inside-the-quoted-literal"),
 ])
 def test_list_relations_entity_kinds_become_search_in(m, args, expected_filter):
     """Given entity_kinds (and a filter), when list-incident-relations runs, then $filter uses search.in."""
