@@ -201,7 +201,7 @@ def test_list_relations(m):
     pytest.param({"entity_kinds": "Mailbox"},
                  "search.in(properties/relatedResourceKind, 'Mailbox', ',')", id="kind-not-in-official-list"),
     pytest.param({"entity_kinds": "Account,x') or true or ('"},
-                 "search.in(properties/relatedResourceKind, 'Account,x'') or true or ('''', ',')",
+                 "search.in(properties/relatedResourceKind, 'Account,x'') or true or (''', ',')",
                  id="injection-stays-inside-the-quoted-literal"),
 ])
 def test_list_relations_entity_kinds_become_search_in(m, args, expected_filter):
