@@ -575,7 +575,7 @@ class Transport:
 
     def send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
              body: Any = None, idempotent: bool | None = None) -> Response:
-        """Send one logical request; return its final status, parsed body and headers.
+        """Send one logical request; return its final status and parsed body.
 
         Retries connection errors and 408/5xx for idempotent calls, 429 for every call, waiting
         Retry-After when given, else exponential backoff with jitter, within the command budget.
@@ -1493,17 +1493,15 @@ def _time_key(value: str) -> datetime:
 def _update_marks(marks: list[tuple[int, int]], picked: list[dict[str, Any]], cursor: int
                   ) -> list[tuple[int, int]]:
     """Add a (number, created minute) checkpoint when the newest one is MARK_EVERY old."""
-    marks = [tuple(m) for m in marks]  # type: ignore[misc]
+    marks = [(int(number), int(minute)) for number, minute in marks]
     newest = max(picked, key=_number, default=None)
-    if newest is None or _number(newest) != cursor:
-        return marks  # type: ignore[return-value]
-    created = parse_time((newest.get("properties") or {}).get("createdTimeUtc"))
-    if created is None:
-        return marks  # type: ignore[return-value]
+    created = parse_time((newest.get("properties") or {}).get("createdTimeUtc")) if newest else None
+    if newest is None or created is None or _number(newest) != cursor:
+        return marks
     minute = int(created.timestamp() // 60)
     if not marks or minute - marks[-1][1] >= MARK_EVERY.total_seconds() // 60:
         marks.append((cursor, minute))
-    return marks  # type: ignore[return-value]
+    return marks
 
 
 ENRICHMENTS: dict[str, Callable[[Client, str], list[Any]]] = {
