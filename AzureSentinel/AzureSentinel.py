@@ -414,10 +414,13 @@ def _check_odata_filter(text: str) -> None:
 
 
 class TimeoutSession(requests.Session):
-    """A session whose requests always have a timeout (MSAL's discovery and identity calls set none)."""
+    """A session whose requests always have a timeout (MSAL's discovery and identity calls set none)
+    and always use the session's TLS setting (requests would otherwise let REQUESTS_CA_BUNDLE
+    re-enable verification that `insecure` turned off)."""
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+        kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
 
 

@@ -207,6 +207,20 @@ def test_tls_verification_follows_insecure(m, monkeypatch, insecure, verified):
     assert all(r.verify is verified for r in m.request_history)
 
 
+@pytest.mark.parametrize("proxy", [pytest.param(None, id="no-proxy"), pytest.param(True, id="system-proxy")])
+def test_insecure_wins_over_a_ca_bundle_in_the_environment(m, monkeypatch, tmp_path, proxy):
+    """Given REQUESTS_CA_BUNDLE is set (as on many hosts) and insecure is on, with or without the system
+    proxy, when a command runs, then no request verifies TLS."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not used", encoding="utf-8")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    mock_login(m)
+    m.get(f"{WS_URL}/incidents", json={"value": []})
+    platform = run("test-module", params=base_params(insecure=True, proxy=proxy))
+    assert platform.results == ["ok"]
+    assert all(r.verify is False for r in m.request_history)
+
+
 def test_requests_identify_the_integration(m):
     """Given any ARM call, then it carries the integration's User-Agent and asks for JSON."""
     mock_login(m)
