@@ -35,7 +35,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 # region constants
 
-INTEGRATION_NAME = "Microsoft Sentinel"
 API_VERSION = "2025-12-01"
 USER_AGENT = "AzureSentinelConnector/0.1"
 SENTINEL_PROVIDER_PATH = (
