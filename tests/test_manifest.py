@@ -67,7 +67,8 @@ OFFICIAL_OPTIONS = {
     "statuses_to_fetch": ["New", "Active", "Closed"],
 }
 # Parameters this project adds (type, section).
-NEW_PARAMS = {"authority_url": (0, "Connect"), "odata_filter": (0, "Collect"), "escalation_horizon_days": (0, "Collect")}
+NEW_PARAMS = {"authority_url": (0, "Connect"), "log_analytics_url": (0, "Connect"), "workspace_id": (0, "Connect"),
+              "odata_filter": (0, "Collect"), "escalation_horizon_days": (0, "Collect"), "comment_tag": (0, "Collect")}
 
 # Parameter type codes known to demisto-sdk (ParameterType).
 KNOWN_PARAM_TYPES = {0, 1, 4, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
