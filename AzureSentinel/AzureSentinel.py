@@ -9,8 +9,6 @@ the one pagination loop); the Sentinel client; formatters; commands by resource;
 command table; main(), the only function that touches `demisto`.
 """
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import ipaddress
