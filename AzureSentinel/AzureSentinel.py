@@ -432,10 +432,6 @@ class TimeoutSession(requests.Session):
     `insecure` turned off) and never follows a redirect: a 3xx raises RedirectRefused.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.max_redirects = 0
-
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
         kwargs.setdefault("verify", self.verify)
@@ -600,10 +596,27 @@ class TokenEndpoints:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            what = "a body that is not JSON" if data is None else f"a JSON {_json_type(data)} instead of an object"
-            raise AuthError(f"The sign-in endpoint {host} answered HTTP {status} with {what}{shown}; check the "
+            problem = "a body that is not JSON" if data is None else f"a JSON {_json_type(data)} instead of an object"
+        else:
+            problem = _token_answer_problem(url, data) if status < 400 else None
+        if problem:
+            raise AuthError(f"The sign-in endpoint {host} answered HTTP {status} with {problem}{shown}; check the "
                             f"Azure Cloud (or Authority URL) and the proxy settings.")
         return response
+
+
+def _token_answer_problem(url: str, data: dict[str, Any]) -> str | None:
+    """What is wrong with a successful sign-in answer MSAL would otherwise trip over (None if nothing)."""
+    if urlsplit(url).path.endswith("/.well-known/openid-configuration"):
+        missing = [k for k in ("authorization_endpoint", "token_endpoint") if not isinstance(data.get(k), str)]
+        return f"a discovery document without {' and '.join(missing)}" if missing else None
+    if "access_token" in data and (not isinstance(data["access_token"], str) or not data["access_token"]):
+        return "an access token that is not a string"
+    for key in ("expires_in", "expires_on"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not str(value).strip().isdigit()):
+            return f"an `{key}` that is not a whole number of seconds"
+    return None
 
 
 class Credential:
@@ -697,8 +710,8 @@ class Credential:
                             f"Tenant ID, Authority URL and credentials.") from None
         except (KeyError, TypeError, AttributeError, IndexError) as exc:  # MSAL reading an odd document
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: the sign-in endpoint answered in a form "
-                            f"MSAL cannot read ({type(exc).__name__}); check the Azure Cloud (or Authority "
-                            f"URL) and any proxy in between.") from None
+                            f"MSAL cannot read; check the Azure Cloud (or Authority URL) and any proxy in "
+                            f"between.") from None
         except Exception as exc:
             module = type(exc).__module__
             if module.startswith("jwt") and s.auth_kind is AuthKind.CERTIFICATE:  # PyJWT's InvalidKeyError
