@@ -424,6 +424,10 @@ class RedirectRefused(requests.RequestException):
         super().__init__(f"{self.host} answered {method} with HTTP {status}, a redirect to {self.location_host}")
 
 
+class TlsSetupError(requests.RequestException):
+    """The local TLS setup is unusable (a CA bundle file that is missing or unreadable)."""
+
+
 class TimeoutSession(requests.Session):
     """The session every request goes through (ARM, the query API, sign-in, managed identity).
 
@@ -436,7 +440,12 @@ class TimeoutSession(requests.Session):
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
         kwargs.setdefault("verify", self.verify)
         kwargs["allow_redirects"] = False
-        response = super().request(method, url, *args, **kwargs)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except OSError as exc:
+            if isinstance(exc, requests.RequestException):
+                raise
+            raise TlsSetupError(_first_line(str(exc))) from None  # e.g. a CA bundle path that does not exist
         if 300 <= response.status_code < 400:
             raise RedirectRefused(str(method), str(url), response.status_code, response.headers.get("Location", ""))
         return response
@@ -467,11 +476,14 @@ def describe_failure(exc: requests.RequestException, host: str) -> tuple[bool, s
                        f"never followed (the access token or the request would go there); check the Server URL, "
                        f"the Authority URL and any proxy in between")
     if isinstance(exc, requests.exceptions.SSLError):
-        match = re.search(r"certificate verify failed: ([^(')\]]+)", str(exc))
-        reason = f"certificate verify failed: {match.group(1).strip()}" if match else "TLS handshake failed"
+        match = re.search(r"\[SSL: [A-Z0-9_]+\] ([^(')\]]+)", str(exc))
+        reason = match.group(1).strip() if match else "TLS handshake failed"
         return False, (f"the TLS connection to {host} failed ({reason}); if a proxy or a private CA intercepts "
                        f"TLS, point REQUESTS_CA_BUNDLE at its CA bundle (PEM), or, not recommended, select "
                        f"'Trust any certificate (not secure)' (insecure)")
+    if isinstance(exc, TlsSetupError):
+        return False, (f"the local TLS setup is unusable ({exc}); point REQUESTS_CA_BUNDLE at an existing CA "
+                       f"bundle file (PEM) or unset it")
     if isinstance(exc, TRANSIENT_EXCEPTIONS):
         return True, f"{type(exc).__name__} talking to {host}; check the network and proxy settings, then try again"
     return False, f"{type(exc).__name__} for a request to {host}; check the Server URL and the proxy settings"

@@ -545,3 +545,14 @@ def test_secrets_never_reach_output_on_any_of_these_failures(m):
     text = all_text(platform)
     assert "access-token-secret-value" not in text
     assert base_params()["credentials"]["password"] not in text
+
+
+def test_a_ca_bundle_that_does_not_exist_is_one_clear_error(m, monkeypatch, tmp_path):
+    """Given REQUESTS_CA_BUNDLE names a file that does not exist, then one error names the variable."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "gone.pem"))
+    m.real_http = True  # requests-mock bypasses TLS setup; let the session reach its CA bundle check
+    platform = run("azure-sentinel-get-incident-by-id", {"incident_id": INCIDENT_ID},
+                   params=base_params(azure_cloud="Custom", server_url="https://127.0.0.1:9",
+                                      authority_url="https://127.0.0.1:9"))
+    message = one_line(only_error(platform))
+    assert "REQUESTS_CA_BUNDLE" in message and "gone.pem" in message
