@@ -1092,14 +1092,34 @@ class Client:
         """The workspace URL plus path segments; each variable segment must come through safe_id."""
         return "/".join([self.workspace_url, *(quote(s, safe="") for s in segments)])
 
+    # any workspace resource: the one generic path for list, get, put, post and delete
+    def collect(self, segments: tuple[str, ...], limit: int, next_link: str | None = None,
+             params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        return self.transport.collect("GET", self.url(*segments), limit, params=params, next_link=next_link)
+
+    def get(self, *segments: str) -> dict[str, Any]:
+        return self.transport.request("GET", self.url(*segments))
+
+    def put(self, *segments: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.transport.request("PUT", self.url(*segments), body=body)
+
+    def post(self, *segments: str, body: Any = None, items_key: str | None = None, idempotent: bool = False,
+             allow_empty: bool = False) -> Any:
+        return self.transport.request("POST", self.url(*segments), body=body, items_key=items_key,
+                                      idempotent=idempotent, allow_empty=allow_empty)
+
+    def delete(self, *segments: str) -> bool:
+        """Delete a resource; False when it did not exist (ARM answers 204)."""
+        return self.transport.send("DELETE", self.url(*segments)).status != 204
+
     # incidents
     def get_incident(self, incident_id: str) -> dict[str, Any]:
-        return self.transport.request("GET", self.url("incidents", incident_id))
+        return self.get("incidents", incident_id)
 
     def list_incidents(self, limit: int, odata_filter: str | None = None, orderby: str | None = None,
                        next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         params = {k: v for k, v in (("$filter", odata_filter), ("$orderby", orderby)) if v}
-        return self.transport.collect("GET", self.url("incidents"), limit, params=params, next_link=next_link)
+        return self.collect(("incidents",), limit, next_link, params)
 
     def iter_incident_pages(self, odata_filter: str, orderby: str, top: Callable[[], int]
                             ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
@@ -1108,40 +1128,26 @@ class Client:
                                     params={"$filter": odata_filter, "$orderby": orderby}, top=top)
 
     def put_incident(self, incident_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.transport.request("PUT", self.url("incidents", incident_id), body=body)
+        return self.put("incidents", incident_id, body=body)
 
-    def delete_incident(self, incident_id: str) -> None:
-        self.transport.request("DELETE", self.url("incidents", incident_id))
-
-    # incident sub-resources
+    # incident sub-resources (also read by fetch enrichment)
     def list_comments(self, incident_id: str, limit: int, next_link: str | None = None
                       ) -> tuple[list[dict[str, Any]], str | None]:
-        return self.transport.collect("GET", self.url("incidents", incident_id, "comments"), limit,
-                                      next_link=next_link)
+        return self.collect(("incidents", incident_id, "comments"), limit, next_link)
 
     def put_comment(self, incident_id: str, comment_id: str, message: str) -> dict[str, Any]:
-        return self.transport.request("PUT", self.url("incidents", incident_id, "comments", comment_id),
-                                      body={"properties": {"message": message}})
-
-    def delete_comment(self, incident_id: str, comment_id: str) -> bool:
-        """Delete a comment; False when it did not exist (ARM answers 204)."""
-        url = self.url("incidents", incident_id, "comments", comment_id)
-        return self.transport.send("DELETE", url).status != 204
+        return self.put("incidents", incident_id, "comments", comment_id, body={"properties": {"message": message}})
 
     def list_relations(self, incident_id: str, limit: int, odata_filter: str | None = None,
                        next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        params = {"$filter": odata_filter} if odata_filter else {}
-        return self.transport.collect("GET", self.url("incidents", incident_id, "relations"), limit,
-                                      params=params, next_link=next_link)
+        return self.collect(("incidents", incident_id, "relations"), limit, next_link,
+                         {"$filter": odata_filter} if odata_filter else {})
 
     def list_alerts(self, incident_id: str) -> list[dict[str, Any]]:
-        data = self.transport.request("POST", self.url("incidents", incident_id, "alerts"), idempotent=True,
-                                      items_key="value")
-        return data["value"]
+        return self.post("incidents", incident_id, "alerts", items_key="value", idempotent=True)["value"]
 
     def list_entities(self, incident_id: str) -> dict[str, Any]:
-        return self.transport.request("POST", self.url("incidents", incident_id, "entities"), idempotent=True,
-                                      items_key="entities")
+        return self.post("incidents", incident_id, "entities", items_key="entities", idempotent=True)
 
 
 # endregion
@@ -1359,6 +1365,7 @@ class Args(ArgsModel):
 
     subscription_id: str | None = None
     resource_group_name: str | None = None
+    workspace_name: str | None = None
 
 
 def parse_args(model: type[BaseModel], args: dict[str, Any]) -> Any:
@@ -1393,6 +1400,95 @@ class ListArgs(Args):
 
 # endregion
 
+# region the command registry
+
+
+@dataclass
+class Run:
+    """What one invocation works with, built once in main()."""
+
+    settings: Settings
+    client: Client
+    context: dict[str, Any]
+    now: Callable[[], datetime]
+    last_run: Any = field(default_factory=dict)
+    instance: str = ""
+    new_id: Callable[[], str] = field(default_factory=lambda: _once(lambda: str(uuid.uuid4())))
+    file_path: Callable[[str], dict[str, Any]] = field(default=lambda entry_id: {})  # demisto.getFilePath
+
+
+def _once(make: Callable[[], str]) -> Callable[[], str]:
+    """A generator of one value per invocation: every call returns the first value made."""
+    value: list[str] = []
+
+    def get() -> str:
+        if not value:
+            value.append(make())
+        return value[0]
+    return get
+
+
+CommandFn = Callable[[Run, dict[str, Any]], Any]
+COMMANDS: dict[str, CommandFn] = {}
+WORKSPACE_FREE: set[str] = set()  # commands without subscription/resource group/workspace overrides
+
+
+def command(name: str, *, workspace: bool = True) -> Callable[[CommandFn], CommandFn]:
+    """Register the decorated function as the implementation of the platform command `name`."""
+    def register(fn: CommandFn) -> CommandFn:
+        COMMANDS[name] = fn
+        if not workspace:
+            WORKSPACE_FREE.add(name)
+        return fn
+    return register
+
+
+def write_with_etag(client: Client, segments: tuple[str, ...], apply: Callable[[dict[str, Any] | None],
+                    dict[str, Any]], *, create: bool = True) -> dict[str, Any]:
+    """Read-modify-write of one resource with its etag; on 409 re-read and re-apply (bounded rounds).
+
+    `apply(current)` builds the body from the current resource (None when it does not exist yet and
+    `create` is set): it must carry only what the user asked to change over the current values, so
+    re-applying after a conflict never undoes a concurrent change to another field.
+    """
+    what = "/".join(segments)
+    for round_number in range(1, MAX_CONFLICT_ATTEMPTS + 1):
+        try:
+            current: dict[str, Any] | None = client.get(*segments)
+        except ApiError as exc:
+            if exc.status != 404 or not create:
+                raise
+            current = None
+        body = apply(current)
+        if current and current.get("etag"):
+            body["etag"] = current["etag"]
+        try:
+            return client.put(*segments, body=body)
+        except ConflictError:
+            if round_number == MAX_CONFLICT_ATTEMPTS:
+                raise ConflictError(f"{what} kept changing while it was being updated ({MAX_CONFLICT_ATTEMPTS} "
+                                    f"attempts got 409 Conflict); run the command again later.", status=409,
+                                    code="Conflict") from None
+            client.transport.log(f"{what} changed concurrently; re-reading and re-applying the requested fields "
+                                 f"(round {round_number + 1}).")
+    raise AssertionError("unreachable")
+
+
+def list_note(title: str, items: list[dict[str, Any]], rows: list[dict[str, Any]], key: str,
+              headers: list[str] | None = None, next_link: str | None = None) -> dict[str, Any]:
+    """The entry of a list command: raw items, a table, the rows under `key`, and NextLink when more remain."""
+    more = "\nMore remain: pass next_link to continue." if next_link else ""
+    return note(items, markdown_table(f"{title} ({len(rows)} results)", rows, headers) + more,
+                {key: rows, **next_link_context(next_link)})
+
+
+def deleted_note(what: str, existed: bool, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The entry of a delete command (a 204 means there was nothing to delete)."""
+    return note({}, f"{what} was deleted successfully." if existed else f"{what} does not exist.", context)
+
+
+# endregion
+
 # region incidents
 
 
@@ -1405,7 +1501,9 @@ def incident_note(incident: dict[str, Any], title: str) -> dict[str, Any]:
 INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
 
 
-def get_incident_by_id_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-get-incident-by-id")
+def get_incident_by_id_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
     return incident_note(client.get_incident(a.incident_id), "Incident {id} details")
 
@@ -1414,7 +1512,9 @@ class ListIncidentsArgs(ListArgs):
     filter: str | None = None
 
 
-def list_incidents_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incidents")
+def list_incidents_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(ListIncidentsArgs, args)
     incidents, next_link = client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
     rows = [incident_context(i) for i in incidents]
@@ -1486,22 +1586,14 @@ WRITABLE_INCIDENT_PROPERTIES = frozenset({
 def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str, Any]], dict[str, Any]]
                     ) -> dict[str, Any]:
     """Read-modify-write with the etag; on 409 re-read and re-apply (bounded rounds)."""
-    for round_number in range(1, MAX_CONFLICT_ATTEMPTS + 1):
-        current = client.get_incident(incident_id)
-        body = {"etag": current.get("etag"), "properties": apply(_obj(current.get("properties")))}
-        try:
-            return client.put_incident(incident_id, body)
-        except ConflictError:
-            if round_number == MAX_CONFLICT_ATTEMPTS:
-                raise ConflictError(f"Incident {incident_id} kept changing while it was being updated "
-                                    f"({MAX_CONFLICT_ATTEMPTS} attempts got 409 Conflict); run the command "
-                                    f"again later.", status=409, code="Conflict") from None
-            client.transport.log(f"Incident {incident_id} changed concurrently; re-reading and re-applying "
-                                 f"the requested fields (round {round_number + 1}).")
-    raise AssertionError("unreachable")
+    return write_with_etag(client, ("incidents", incident_id),
+                           lambda current: {"properties": apply(_obj((current or {}).get("properties")))},
+                           create=False)
 
 
-def update_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-update-incident")
+def update_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(UpdateIncidentArgs, args)
     return incident_note(update_incident(client, a.incident_id, incident_changes(a)), "Updated incident {id} details")
 
@@ -1514,7 +1606,8 @@ class CreateIncidentArgs(ArgsModel):
     labels: TextList = Field(default_factory=list)
 
 
-def create_incident_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
+@command("azure-sentinel-create-incident", workspace=False)
+def create_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(CreateIncidentArgs, args)
     props: dict[str, Any] = {"title": a.title, "severity": a.severity or Severity.INFORMATIONAL.value,
                              "status": a.status}
@@ -1523,12 +1616,14 @@ def create_incident_command(client: Client, args: dict[str, Any], new_id: Callab
     if a.labels:
         props["labels"] = [{"labelName": label, "labelType": "User"} for label in a.labels]
     # The ID is chosen once per invocation, so a retried PUT updates the same incident.
-    return incident_note(client.put_incident(new_id(), {"properties": props}), "Created incident {id} details")
+    return incident_note(run.client.put_incident(run.new_id(), {"properties": props}), "Created incident {id} details")
 
 
-def delete_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-delete-incident")
+def delete_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
-    client.delete_incident(a.incident_id)
+    client.delete("incidents", a.incident_id)
     return note({}, f"Incident {a.incident_id} was deleted successfully.",
                 {INCIDENT_KEY: {"ID": a.incident_id, "Deleted": True}})
 
@@ -1546,7 +1641,9 @@ class ListCommentsArgs(IncidentArgs, ListArgs):
     pass
 
 
-def list_incident_comments_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-comments")
+def list_incident_comments_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(ListCommentsArgs, args)
     comments, next_link = client.list_comments(a.incident_id, a.limit, a.next_link)
     rows = [comment_context(c, a.incident_id) for c in comments]
@@ -1560,13 +1657,13 @@ class AddCommentArgs(IncidentArgs):
     comment_id: CommentId | None = None
 
 
-def incident_add_comment_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]
-                                 ) -> dict[str, Any]:
+@command("azure-sentinel-incident-add-comment")
+def incident_add_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(AddCommentArgs, args)
     # One ID per invocation (or the caller's stable ID): a PUT retried after a lost response
     # overwrites the same comment instead of adding a second one.
-    comment_id = a.comment_id or new_id()
-    comment = client.put_comment(a.incident_id, comment_id, a.message)
+    comment_id = a.comment_id or run.new_id()
+    comment = run.client.put_comment(a.incident_id, comment_id, a.message)
     row = comment_context(comment, a.incident_id)
     return note(comment, markdown_table(f"Incident {a.incident_id} new comment details", [row], COMMENT_HEADERS),
                 {_comment_key(a.incident_id): row})
@@ -1576,9 +1673,11 @@ class DeleteCommentArgs(IncidentArgs):
     comment_id: CommentId
 
 
-def incident_delete_comment_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-incident-delete-comment")
+def incident_delete_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(DeleteCommentArgs, args)
-    if not client.delete_comment(a.incident_id, a.comment_id):
+    if not client.delete("incidents", a.incident_id, "comments", a.comment_id):
         return note({}, f"Comment {a.comment_id} does not exist.")
     return note({}, f"Comment {a.comment_id} was deleted successfully from incident {a.incident_id}.")
 
@@ -1594,7 +1693,9 @@ class ListRelationsArgs(IncidentArgs, ListArgs):
     filter: str | None = None
 
 
-def list_incident_relations_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-relations")
+def list_incident_relations_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(ListRelationsArgs, args)
     clauses = [f"({a.filter})"] if a.filter else []
     if a.entity_kinds:
@@ -1608,7 +1709,9 @@ def list_incident_relations_command(client: Client, args: dict[str, Any]) -> dic
     return note(relations, readable, {key: rows, **next_link_context(next_link)})
 
 
-def list_incident_entities_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-entities")
+def list_incident_entities_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
     data = client.list_entities(a.incident_id)
     rows = [entity_context(e, a.incident_id) for e in data["entities"]]
@@ -1618,7 +1721,9 @@ def list_incident_entities_command(client: Client, args: dict[str, Any]) -> dict
     return note(data, readable, {key: rows})
 
 
-def list_incident_alerts_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-alerts")
+def list_incident_alerts_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
     alerts = client.list_alerts(a.incident_id)
     rows = [alert_context(al, a.incident_id) for al in alerts]
@@ -1977,7 +2082,13 @@ def to_platform_incident(incident: dict[str, Any], extra: dict[str, Any], settin
     }
 
 
-def fetch_incidents(client: Client, settings: Settings, last_run: dict[str, Any], now: datetime,
+@command("fetch-incidents", workspace=False)
+def fetch_incidents_command(run: Run, args: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any],
+                                                                      dict[str, Any]]:
+    return fetch_incidents(run.client, run.settings, run.last_run, run.now(), run.instance)
+
+
+def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: datetime,
                     instance: str) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """One fetch run: (platform incidents, next lastRun, stats). Raises on failure; then nothing changes."""
     state = initial_state(last_run, settings, now)
@@ -1999,6 +2110,11 @@ def fetch_incidents(client: Client, settings: Settings, last_run: dict[str, Any]
 # region auth and test-module
 
 
+@command("test-module", workspace=False)
+def test_module_command(run: Run, args: dict[str, Any]) -> str:
+    return test_module(run.client, run.settings, run.now())
+
+
 def test_module(client: Client, settings: Settings, now: datetime) -> str:
     """Sign in and read one incident; with fetching on, also run a dry fetch (nothing emitted)."""
     client.list_incidents(1)
@@ -2008,65 +2124,16 @@ def test_module(client: Client, settings: Settings, now: datetime) -> str:
     return "ok"
 
 
-def auth_reset_command(context: dict[str, Any]) -> dict[str, Any]:
-    reset_tokens(context)
+@command("azure-sentinel-auth-reset", workspace=False)
+def auth_reset_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    reset_tokens(run.context)
     return note({}, "Authorization was reset successfully: the cached access tokens were removed and new ones "
                     "will be requested on the next command.")
 
 
 # endregion
 
-# region command table and main
-
-
-@dataclass
-class Run:
-    """What one invocation works with, built once in main()."""
-
-    settings: Settings
-    client: Client
-    credential: Credential
-    context: dict[str, Any]
-    now: Callable[[], datetime]
-    last_run: dict[str, Any] = field(default_factory=dict)
-    instance: str = ""
-    new_id: Callable[[], str] = field(default_factory=lambda: _once(lambda: str(uuid.uuid4())))
-
-
-def _once(make: Callable[[], str]) -> Callable[[], str]:
-    """A generator of one value per invocation: every call returns the first value made."""
-    value: list[str] = []
-
-    def get() -> str:
-        if not value:
-            value.append(make())
-        return value[0]
-    return get
-
-
-CommandFn = Callable[[Run, dict[str, Any]], Any]
-
-COMMANDS: dict[str, CommandFn] = {
-    "test-module": lambda run, _args: test_module(run.client, run.settings, run.now()),
-    "fetch-incidents": lambda run, _args: fetch_incidents(run.client, run.settings, run.last_run, run.now(),
-                                                          run.instance),
-    "azure-sentinel-get-incident-by-id": lambda run, args: get_incident_by_id_command(run.client, args),
-    "azure-sentinel-list-incidents": lambda run, args: list_incidents_command(run.client, args),
-    "azure-sentinel-update-incident": lambda run, args: update_incident_command(run.client, args),
-    "azure-sentinel-create-incident": lambda run, args: create_incident_command(run.client, args, run.new_id),
-    "azure-sentinel-delete-incident": lambda run, args: delete_incident_command(run.client, args),
-    "azure-sentinel-list-incident-comments": lambda run, args: list_incident_comments_command(run.client, args),
-    "azure-sentinel-incident-add-comment": lambda run, args: incident_add_comment_command(run.client, args,
-                                                                                           run.new_id),
-    "azure-sentinel-incident-delete-comment": lambda run, args: incident_delete_comment_command(run.client, args),
-    "azure-sentinel-list-incident-relations": lambda run, args: list_incident_relations_command(run.client, args),
-    "azure-sentinel-list-incident-entities": lambda run, args: list_incident_entities_command(run.client, args),
-    "azure-sentinel-list-incident-alerts": lambda run, args: list_incident_alerts_command(run.client, args),
-    "azure-sentinel-auth-reset": lambda run, _args: auth_reset_command(run.context),
-}
-# Commands with no workspace override arguments (the official manifest gives them none).
-NO_OVERRIDES = frozenset({"test-module", "fetch-incidents", "azure-sentinel-create-incident",
-                          "azure-sentinel-auth-reset"})
+# region main
 
 
 class Redactor:
@@ -2136,13 +2203,14 @@ def build_run(params: dict[str, Any], args: dict[str, Any], command: str, contex
     retry = RetryPolicy(now=now, sleep=sleep, log=log)
     credential = Credential(settings, session, context, retry=retry, now=now)
     transport = Transport(session, credential, settings.cloud.arm, retry)
-    overrides = command not in NO_OVERRIDES
-    client = Client(transport,
-                    (overrides and str(args.get("subscription_id") or "").strip()) or settings.subscription_id,
-                    (overrides and str(args.get("resource_group_name") or "").strip()) or settings.resource_group,
-                    settings.workspace)
-    return Run(settings=settings, client=client, credential=credential, context=context,
-               now=lambda: datetime.fromtimestamp(now(), timezone.utc))
+    overrides = command not in WORKSPACE_FREE
+
+    def chosen(arg: str, default: str) -> str:
+        return (overrides and str(args.get(arg) or "").strip()) or default
+
+    client = Client(transport, chosen("subscription_id", settings.subscription_id),
+                    chosen("resource_group_name", settings.resource_group), chosen("workspace_name", settings.workspace))
+    return Run(settings=settings, client=client, context=context, now=lambda: datetime.fromtimestamp(now(), timezone.utc))
 
 
 def _platform_dict(value: Any) -> dict[str, Any]:
@@ -2169,6 +2237,7 @@ def main() -> None:
         if command not in COMMANDS:
             raise ConfigError(f"Command '{command}' is not implemented by this integration.")
         run = build_run(params, args, command, context, log)
+        run.file_path = demisto.getFilePath
         if command == "fetch-incidents":
             run.last_run, run.instance = demisto.getLastRun(), str(demisto.integrationInstance() or "")
             incidents, next_run, stats = COMMANDS[command](run, args)

@@ -75,7 +75,8 @@ def allowed_prefix(args: dict[str, Any]) -> str:
     """The workspace path the command must stay in, after the subscription/resource group overrides."""
     sub = str(args.get("subscription_id") or "").strip() or SUB
     rg = str(args.get("resource_group_name") or "").strip() or RG
-    return (f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.operationalinsights/workspaces/{WS}"
+    ws = str(args.get("workspace_name") or "").strip() or WS
+    return (f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.operationalinsights/workspaces/{ws}"
             f"/providers/microsoft.securityinsights/").lower()
 
 

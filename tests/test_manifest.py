@@ -438,6 +438,7 @@ def test_official_arguments(name):
     if name not in NO_TARGET_OVERRIDE:
         expected["subscription_id"] = (False, False, None, None)
         expected["resource_group_name"] = (False, False, None, None)
+        expected["workspace_name"] = (False, False, None, None)  # ours: several workspaces per instance
     assert set(args) == set(expected)
     for arg_name, (required, is_array, predefined, default) in expected.items():
         a = args[arg_name]

@@ -18,7 +18,7 @@ import requests_mock
 import yaml
 
 from module_helpers import (
-    INCIDENT_ID, ROOT, RG, SUB, WS_URL, base_params, incident, load_module, mock_login,
+    INCIDENT_ID, ROOT, RG, SUB, WS, WS_URL, base_params, incident, load_module, mock_login,
 )
 
 MOD = load_module()
@@ -35,6 +35,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "next_link": f"{WS_URL}/incidents?api-version=2025-12-01&$skipToken=1",
     "subscription_id": SUB,
     "resource_group_name": RG,
+    "workspace_name": WS,
     "title": "A title",
     "description": "A description",
     "classification_comment": "A comment",
