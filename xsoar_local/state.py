@@ -3,22 +3,30 @@
 Three things: the integration context (JSON), the fetch lastRun (JSON, with the count of committed
 fetch cycles) and the incidents the platform received. `commit_fetch` writes a fetch's incidents,
 its new lastRun and its context in ONE transaction, so a crash or error leaves all of them as they were.
+
+A state file that cannot be used (not an SQLite database, a table without the expected columns,
+JSON that does not parse or is not an object, a file that cannot be opened or is locked) raises
+`StateError`, a ConfigError: one line naming the file and the fix, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from xsoar_local.errors import ConfigError
 
 DEFAULT_STATE = Path(".azure-sentinel") / "state.sqlite"
 STATE_ENV = "AZURE_SENTINEL_STATE"
+BUSY_TIMEOUT = 5.0  # seconds to wait for another process's write transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS integration_context (
@@ -77,15 +85,68 @@ class ConcurrentFetch(Exception):
     """Another process committed a fetch cycle since this one read the lastRun."""
 
 
+class StateError(ConfigError):
+    """The state file cannot be used as it is: one line naming the file and the fix (exit code 2)."""
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+_UNUSABLE = ("unable to open", "readonly", "read-only", "permission", "disk i/o", "authorization")
+_BUSY = ("locked", "busy")
+
+
+def _guarded(method: _Method) -> _Method:
+    """Turn SQLite errors raised by a State method into one StateError line."""
+
+    @functools.wraps(method)
+    def wrapper(self: State, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise sqlite_error(self.path, exc) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def sqlite_error(path: Path, exc: sqlite3.Error) -> StateError:
+    """The StateError for an SQLite failure on `path`: busy, unusable (permissions) or damaged."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    lowered = reason.lower()
+    if any(word in lowered for word in _BUSY):
+        return StateError(f"the state file {path} is in use by another process ({reason}); "
+                          "wait for it to finish, or pass --state NEW_FILE.")
+    if any(word in lowered for word in _UNUSABLE):
+        return StateError(f"cannot use the state file {path} ({reason}); make it readable and writable, "
+                          "or pass --state NEW_FILE.")
+    return damaged(path, reason)
+
+
+def damaged(path: Path, what: str) -> StateError:
+    return StateError(f"the state file {path} is damaged ({what}); delete it or pass --state NEW_FILE.")
+
+
 class State:
     """The host's persistent state. Use as a context manager, or call `close()`."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), isolation_level=None)  # transactions are explicit
-        self._db.executescript(_SCHEMA)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StateError(f"cannot create the folder of the state file {self.path} "
+                                 f"({exc.strerror or exc}); pass --state NEW_FILE.") from None
+        try:  # isolation_level=None: transactions are explicit
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT)
+        except sqlite3.Error as exc:
+            raise sqlite_error(self.path, exc) from None
+        try:
+            self._db.executescript(_SCHEMA)
+            self._check()
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise sqlite_error(self.path, exc) from None
+            raise
 
     def __enter__(self) -> State:
         return self
@@ -96,36 +157,67 @@ class State:
     def close(self) -> None:
         self._db.close()
 
+    def _check(self) -> None:
+        """Refuse a file whose tables lack columns or whose stored JSON objects do not parse."""
+        for table, columns in _expected_columns().items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            missing = sorted(columns - present)
+            if missing:
+                raise damaged(self.path, f"table {table} has no column {', '.join(missing)}")
+        self.context()
+        self.last_run()
+        self.cycles()
+
     # region reads
 
+    @_guarded
     def context(self) -> dict[str, Any]:
         row = self._db.execute("SELECT json FROM integration_context WHERE id = 1").fetchone()
-        return json.loads(row[0]) if row else {}
+        return self.json_object(row[0], "integration_context") if row else {}
 
+    @_guarded
     def last_run(self) -> dict[str, Any]:
         row = self._db.execute("SELECT json FROM last_run WHERE id = 1").fetchone()
-        return json.loads(row[0]) if row else {}
+        return self.json_object(row[0], "last_run") if row else {}
 
+    @_guarded
     def cycles(self) -> int:
         """How many fetch cycles have been committed."""
         row = self._db.execute("SELECT cycle FROM last_run WHERE id = 1").fetchone()
-        return int(row[0]) if row else 0
+        if row is None:
+            return 0
+        if not isinstance(row[0], int):
+            raise damaged(self.path, "last_run.cycle is not a whole number")
+        return row[0]
 
+    @_guarded
     def incidents(self) -> list[ReceivedIncident]:
         rows = self._db.execute(
             "SELECT seq, id, number, name, occurred, severity, raw_json, received_at, cycle "
             "FROM incidents ORDER BY seq").fetchall()
-        return [ReceivedIncident(*row) for row in rows]
+        return [_received(row) for row in rows]
+
+    def json_object(self, text: Any, where: str) -> dict[str, Any]:
+        """A stored JSON object, or the StateError saying where the state is damaged."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            raise damaged(self.path, f"{where} is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise damaged(self.path, f"{where} is JSON but not an object")
+        return value
 
     # endregion
 
     # region writes
 
+    @_guarded
     def save_context(self, context: dict[str, Any]) -> None:
         payload = json.dumps(context, sort_keys=True)
         with self._transaction():
             self._write_context(payload)
 
+    @_guarded
     def commit_fetch(self, incidents: Sequence[dict[str, Any]], last_run: dict[str, Any],
                      context: dict[str, Any] | None, after_cycle: int | None = None) -> int:
         """Store a successful fetch atomically; returns its cycle number (1, 2, ...).
@@ -189,6 +281,38 @@ def _incident_row(item: dict[str, Any]) -> tuple[Any, ...]:
         float(severity) if isinstance(severity, (int, float)) and not isinstance(severity, bool) else None,
         raw_json,
     )
+
+
+@functools.cache
+def _expected_columns() -> dict[str, frozenset[str]]:
+    """table -> the column names _SCHEMA creates."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(_SCHEMA)
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                               "AND name NOT LIKE 'sqlite_%'")]
+        return {t: frozenset(row[1] for row in db.execute(f"PRAGMA table_info({t})")) for t in tables}
+    finally:
+        db.close()
+
+
+def _received(row: Sequence[Any]) -> ReceivedIncident:
+    """A stored row as a ReceivedIncident; values of the wrong type (a hand-edited file) are blanked."""
+    seq, ident, number, name, occurred, severity, raw_json, received_at, cycle = row
+
+    def text(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    def whole(value: Any) -> int | None:
+        return value if isinstance(value, int) else None
+
+    def real(value: Any) -> float | None:
+        return float(value) if isinstance(value, (int, float)) else None
+
+    return ReceivedIncident(
+        seq=whole(seq) or 0, id=None if ident is None else str(ident), number=whole(number), name=text(name),
+        occurred=text(occurred), severity=real(severity), raw_json=None if raw_json is None else str(raw_json),
+        received_at=real(received_at) or 0.0, cycle=whole(cycle) or 0)
 
 
 def incident_number(raw_json: str | None) -> int | None:
