@@ -16,7 +16,11 @@ COMMANDS = [
     pytest.param(["run", "fake-count"], id="run"),
     pytest.param(["fetch"], id="fetch"),
     pytest.param(["incidents"], id="incidents"),
+    pytest.param(["incidents", "show", "1"], id="incidents-show"),
+    pytest.param(["incidents", "edit", "1", "severity=High"], id="incidents-edit"),
+    pytest.param(["mirror"], id="mirror"),
 ]
+MIRRORING = "mirror_direction: Incoming And Outgoing\n"
 
 
 def _sql(statement: str) -> Callable[[Path], None]:
@@ -57,6 +61,16 @@ DAMAGES = [
                  "is damaged (last_run is not valid JSON)", id="last-run-truncated"),
     pytest.param(_sql("UPDATE last_run SET cycle = 'three'"),
                  "is damaged (last_run.cycle is not a whole number)", id="cycle-not-a-number"),
+    pytest.param(_sql("UPDATE local_incidents SET fields = '{\"name\": \"x\"'"),
+                 "is damaged (local_incidents row 1 fields is not valid JSON)", id="local-fields-not-json"),
+    pytest.param(_sql("UPDATE local_incidents SET dirty = '{}'"),
+                 "is damaged (local_incidents row 1 dirty is JSON but not an array)", id="local-dirty-an-object"),
+    pytest.param(_sql("UPDATE entries SET tags = 'comment'"), "is damaged (entries row 1 tags is not valid JSON)",
+                 id="entry-tags-not-json"),
+    pytest.param(_sql("UPDATE mirror_cursor SET pending = 'null'"),
+                 "is damaged (mirror_cursor.pending is JSON but not an array)", id="cursor-pending-null"),
+    pytest.param(_sql("UPDATE mirror_cursor SET last_update = 'yesterday'"),
+                 "is damaged (mirror_cursor has values of the wrong type)", id="cursor-time-text"),
     pytest.param(_replace_with_text, "is damaged (file is not a database)", id="not-sqlite"),
     pytest.param(_foreign_database, "is damaged (table incidents has no column cycle, name, number",
                  id="foreign-schema"),
@@ -70,8 +84,10 @@ def test_a_damaged_state_file_is_one_line_and_exit_2(host: Host, argv: list[str]
                                                      damage: Callable[[Path], None], fragment: str) -> None:
     """Given a state file damaged in one way, when any host command runs, then stderr is ONE line that
     names the file and the fix, stdout is empty and the exit code is 2."""
-    host.instance()
+    host.instance(MIRRORING)
     assert host("fetch").code == 0
+    assert host("incidents", "comment", "1", "a", "note").code == 0
+    assert host("mirror").code == 0
     damage(host.state_file)
     result = host(*argv)
     assert (result.code, result.out) == (2, "")

@@ -1,8 +1,16 @@
 """What the platform keeps between commands, in one SQLite file.
 
-Three things: the integration context (JSON), the fetch lastRun (JSON, with the count of committed
-fetch cycles) and the incidents the platform received. `commit_fetch` writes a fetch's incidents,
-its new lastRun and its context in ONE transaction, so a crash or error leaves all of them as they were.
+The integration context (JSON), the fetch lastRun (JSON, with the count of committed fetch cycles)
+and the incidents the platform received. `commit_fetch` writes a fetch's incidents, its new lastRun and
+its context in ONE transaction, so a crash or error leaves all of them as they were.
+
+For mirroring, three more tables (created in any older file on open, so an old file upgrades itself):
+`local_incidents` (the mutable fields of a received incident as the platform keeps them: status, fields,
+the fields changed locally since the last push, the last sync time, a version for optimistic
+concurrency), `entries` (war-room entries, local or mirrored in, with a pushed flag) and
+`mirror_cursor` (the lastUpdate for get-modified-remote-data, the incidents to pull again, the count of
+committed mirror cycles). A received incident has no `local_incidents` row until something changes it;
+until then it is derived from its received row. `commit_mirror` writes one cycle in ONE transaction.
 
 A state file that cannot be used (not an SQLite database, a table without the expected columns,
 JSON that does not parse or is not an object, a file that cannot be opened or is locked) raises
@@ -51,7 +59,40 @@ CREATE TABLE IF NOT EXISTS incidents (
     received_at REAL NOT NULL,
     cycle INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS local_incidents (
+    seq INTEGER PRIMARY KEY,
+    status INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    dirty TEXT NOT NULL,
+    last_sync REAL NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    contents TEXT NOT NULL,
+    format TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    note INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    user TEXT NOT NULL,
+    created REAL NOT NULL,
+    pushed INTEGER NOT NULL,
+    mirror_cycle INTEGER
+);
+CREATE INDEX IF NOT EXISTS entries_by_incident ON entries (incident, id);
+CREATE TABLE IF NOT EXISTS mirror_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_update REAL NOT NULL,
+    pending TEXT NOT NULL,
+    cycle INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
+
+LOCAL, REMOTE = "local", "remote"  # where an entry was written
 
 
 @dataclass(frozen=True)
@@ -74,6 +115,65 @@ class ReceivedIncident:
             "occurred": self.occurred, "severity": self.severity, "rawJSON": self.raw_json,
             "received_at": self.received_at, "cycle": self.cycle,
         }
+
+
+@dataclass
+class LocalIncident:
+    """A received incident as the platform keeps it: mutable status and fields (mapped by the incoming mapper).
+
+    `seq` is the local incident ID (the received row's seq); `status` the platform's number (0 Pending,
+    1 Active, 2 Done, 3 Archive); `dirty` the fields changed locally and not pushed yet; `last_sync` the
+    epoch time of the last successful get-remote-data (first: when it was received); `version` counts
+    stored changes (0: never stored, derived from the received row).
+    """
+
+    seq: int
+    status: int
+    fields: dict[str, Any]
+    dirty: set[str]
+    last_sync: float
+    version: int = 0
+
+    @property
+    def remote_id(self) -> str | None:
+        value = self.fields.get("dbotMirrorId")
+        return None if value in (None, "") else str(value)
+
+
+@dataclass
+class Entry:
+    """One war-room entry of a local incident (`id` is None until stored)."""
+
+    incident: int
+    contents: str
+    tags: list[str]
+    source: str
+    user: str
+    created: float
+    type: int = 1
+    format: str = "text"
+    note: bool = False
+    pushed: bool = False
+    mirror_cycle: int | None = None
+    id: int | None = None
+
+    @property
+    def entry_id(self) -> str:
+        """The platform's entry ID: `<entry number>@<incident ID>`."""
+        return f"{self.id}@{self.incident}"
+
+
+@dataclass(frozen=True)
+class MirrorCursor:
+    """Where mirroring stands: lastUpdate (epoch) for get-modified-remote-data, IDs to pull again, cycles."""
+
+    last_update: float | None = None
+    pending: tuple[str, ...] = ()
+    cycle: int = 0
+
+
+class ConcurrentChange(Exception):
+    """Another process changed what this command read (an incident, or a mirror cycle) in the meantime."""
 
 
 def state_path(explicit: str | None) -> Path:
@@ -167,6 +267,9 @@ class State:
         self.context()
         self.last_run()
         self.cycles()
+        self.local_incidents()
+        self.entries()
+        self.mirror_cursor()
 
     # region reads
 
@@ -197,15 +300,72 @@ class State:
             "FROM incidents ORDER BY seq").fetchall()
         return [_received(row) for row in rows]
 
+    @_guarded
+    def received(self, seq: int) -> ReceivedIncident | None:
+        row = self._db.execute(
+            "SELECT seq, id, number, name, occurred, severity, raw_json, received_at, cycle "
+            "FROM incidents WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else _received(row)
+
+    @_guarded
+    def local_incidents(self) -> dict[int, LocalIncident]:
+        """The stored local incidents by seq (received incidents that never changed have none)."""
+        rows = self._db.execute(
+            "SELECT seq, status, fields, dirty, last_sync, version FROM local_incidents ORDER BY seq").fetchall()
+        return {row[0]: self._local(row) for row in rows}
+
+    @_guarded
+    def entries(self, incident: int | None = None) -> list[Entry]:
+        query = ("SELECT id, incident, type, contents, format, tags, note, source, user, created, pushed, "
+                 "mirror_cycle FROM entries")
+        rows = self._db.execute(query + (" WHERE incident = ? ORDER BY id" if incident is not None else " ORDER BY id"),
+                                () if incident is None else (incident,)).fetchall()
+        return [self._entry(row) for row in rows]
+
+    @_guarded
+    def mirror_cursor(self) -> MirrorCursor:
+        row = self._db.execute("SELECT last_update, pending, cycle FROM mirror_cursor WHERE id = 1").fetchone()
+        if row is None:
+            return MirrorCursor()
+        last_update, pending, cycle = row
+        pending_ids = self._json(pending, "mirror_cursor.pending", list)
+        if not isinstance(last_update, (int, float)) or not isinstance(cycle, int) \
+                or not all(isinstance(i, str) for i in pending_ids):
+            raise damaged(self.path, "mirror_cursor has values of the wrong type")
+        return MirrorCursor(float(last_update), tuple(pending_ids), cycle)
+
     def json_object(self, text: Any, where: str) -> dict[str, Any]:
         """A stored JSON object, or the StateError saying where the state is damaged."""
+        return self._json(text, where, dict)
+
+    def _json(self, text: Any, where: str, kind: type) -> Any:
         try:
             value = json.loads(text)
         except (TypeError, ValueError):
             raise damaged(self.path, f"{where} is not valid JSON") from None
-        if not isinstance(value, dict):
-            raise damaged(self.path, f"{where} is JSON but not an object")
+        if not isinstance(value, kind):
+            raise damaged(self.path, f"{where} is JSON but not an {'object' if kind is dict else 'array'}")
         return value
+
+    def _local(self, row: Sequence[Any]) -> LocalIncident:
+        seq, status, fields, dirty, last_sync, version = row
+        where = f"local_incidents row {seq}"
+        parsed_dirty = self._json(dirty, f"{where} dirty", list)
+        if not all(isinstance(x, int) for x in (seq, status, version)) or not isinstance(last_sync, (int, float)) \
+                or not all(isinstance(name, str) for name in parsed_dirty):
+            raise damaged(self.path, f"{where} has values of the wrong type")
+        return LocalIncident(seq, status, self._json(fields, f"{where} fields", dict), set(parsed_dirty),
+                             float(last_sync), version)
+
+    def _entry(self, row: Sequence[Any]) -> Entry:
+        ident, incident, kind, contents, fmt, tags, note, source, user, created, pushed, mirror_cycle = row
+        parsed_tags = self._json(tags, f"entries row {ident} tags", list)
+        if not all(isinstance(x, int) for x in (ident, incident, kind)) or not isinstance(created, (int, float)) \
+                or not all(isinstance(t, str) for t in parsed_tags):
+            raise damaged(self.path, f"entries row {ident} has values of the wrong type")
+        return Entry(id=ident, incident=incident, type=kind, contents=str(contents), format=str(fmt),
+                     tags=parsed_tags, note=bool(note), source=str(source), user=str(user), created=float(created),
+                     pushed=bool(pushed), mirror_cycle=mirror_cycle if isinstance(mirror_cycle, int) else None)
 
     # endregion
 
@@ -240,6 +400,71 @@ class State:
             if context_json is not None:
                 self._write_context(context_json)
         return cycle
+
+    @_guarded
+    def commit_local(self, incident: LocalIncident, entries: Sequence[Entry] = ()) -> LocalIncident:
+        """Store a local change of one incident (and new entries) if nobody changed it since it was read."""
+        now = time.time()
+        with self._transaction():
+            self._check_version(incident)
+            stored = self._write_local(incident, now)
+            self._insert_entries(entries)
+        return stored
+
+    @_guarded
+    def commit_mirror(self, incidents: Sequence[LocalIncident], entries: Sequence[Entry], pushed: Sequence[int],
+                      cursor: MirrorCursor, context: dict[str, Any] | None, after_cycle: int) -> int:
+        """Store one mirror cycle atomically: changed incidents, new entries, pushed flags, cursor, context.
+
+        Refused as a whole (ConcurrentChange) when another process committed a mirror cycle or changed one of
+        these incidents since the cycle read them. Returns the committed cycle's number.
+        """
+        now = time.time()
+        with self._transaction():
+            if self.mirror_cursor().cycle != after_cycle:
+                raise ConcurrentChange(f"another mirror cycle was committed meanwhile ({self.mirror_cursor().cycle})")
+            for incident in incidents:
+                self._check_version(incident)
+            for incident in incidents:
+                self._write_local(incident, now)
+            self._insert_entries(entries)
+            self._db.executemany("UPDATE entries SET pushed = 1 WHERE id = ?", [(i,) for i in pushed])
+            cycle = after_cycle + 1
+            self._db.execute(
+                "INSERT INTO mirror_cursor (id, last_update, pending, cycle, updated_at) VALUES (1, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET last_update = excluded.last_update, pending = excluded.pending, "
+                "cycle = excluded.cycle, updated_at = excluded.updated_at",
+                (cursor.last_update if cursor.last_update is not None else now, json.dumps(list(cursor.pending)),
+                 cycle, now))
+            if context is not None:
+                self._write_context(json.dumps(context, sort_keys=True))
+        return cycle
+
+    def _check_version(self, incident: LocalIncident) -> None:
+        row = self._db.execute("SELECT version FROM local_incidents WHERE seq = ?", (incident.seq,)).fetchone()
+        if (row[0] if row else 0) != incident.version:
+            raise ConcurrentChange(f"incident {incident.seq} was changed by another process meanwhile")
+
+    def _write_local(self, incident: LocalIncident, now: float) -> LocalIncident:
+        stored = LocalIncident(incident.seq, incident.status, dict(incident.fields), set(incident.dirty),
+                               incident.last_sync, incident.version + 1)
+        self._db.execute(
+            "INSERT INTO local_incidents (seq, status, fields, dirty, last_sync, version, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(seq) DO UPDATE SET status = excluded.status, "
+            "fields = excluded.fields, dirty = excluded.dirty, last_sync = excluded.last_sync, "
+            "version = excluded.version, updated_at = excluded.updated_at",
+            (stored.seq, stored.status, json.dumps(stored.fields, sort_keys=True, default=str),
+             json.dumps(sorted(stored.dirty)), stored.last_sync, stored.version, now))
+        return stored
+
+    def _insert_entries(self, entries: Sequence[Entry]) -> None:
+        for entry in entries:
+            cursor = self._db.execute(
+                "INSERT INTO entries (incident, type, contents, format, tags, note, source, user, created, pushed, "
+                "mirror_cycle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.incident, entry.type, entry.contents, entry.format, json.dumps(entry.tags), int(entry.note),
+                 entry.source, entry.user, entry.created, int(entry.pushed), entry.mirror_cycle))
+            entry.id = cursor.lastrowid
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
