@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from xsoar_local import host, mirror
 from xsoar_local import incidents as local
@@ -32,9 +33,22 @@ from xsoar_local.manifest import Command, Manifest, load_manifest
 from xsoar_local.output import incident_details, incident_dict, incidents_table, print_entries, to_json
 from xsoar_local.state import ConcurrentChange, Entry, LocalIncident, State, state_path
 
+if TYPE_CHECKING:
+    from xsoar_local.terminal import Terminal
+
 EXIT_OK, EXIT_INTEGRATION_ERROR, EXIT_USAGE = 0, 1, 2
 
 sleep = time.sleep  # replaced in tests
+
+
+def terminal_for(stream: TextIO) -> Terminal | None:
+    """A Terminal renderer when `stream` is a TTY, else None (plain output); replaced in tests."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is None or not isatty():
+        return None
+    from xsoar_local.terminal import Terminal  # rich is loaded only for a person at a terminal
+
+    return Terminal(stream)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -144,7 +158,7 @@ def _run(ns: argparse.Namespace, extra: list[str]) -> int:
     if ns.json:
         print(to_json(outcome.entries))
     else:
-        print_entries(outcome.entries)
+        print_entries(outcome.entries, terminal=terminal_for(sys.stdout))
     return EXIT_INTEGRATION_ERROR if outcome.failed else EXIT_OK
 
 
@@ -181,30 +195,85 @@ def _fetch(ns: argparse.Namespace, extra: list[str]) -> int:
     params = manifest.validate_params(values, instance.source)
     if params.get("isFetch") is False:
         raise ConfigError(f"{instance.source}: isFetch is false; set `isFetch: true` to fetch incidents.")
-    cycles = ns.cycles if ns.cycles is not None else (None if ns.every is not None else 1)
-    every = ns.every or 0.0
-    done, last_ok = 0, True
-    with State(state_path(ns.state)) as state:
-        try:
-            while cycles is None or done < cycles:
-                started = time.monotonic()
-                report = host.fetch_cycle(module, state, params, instance.env)
-                done, last_ok = done + 1, report.ok
-                if report.outcome is not None:
-                    _print_logs(ns, report.outcome)
-                print(json.dumps(report.as_dict(), sort_keys=True) if ns.json else report.line(), flush=True)
-                if cycles is None or done < cycles:
-                    sleep(max(0.0, every - (time.monotonic() - started)))
-        except KeyboardInterrupt:
-            print(f"stopped after {done} cycle(s).", file=sys.stderr)
-    return EXIT_OK if last_ok else EXIT_INTEGRATION_ERROR
+    totals = Counter[str]()
 
+    def live(report: host.FetchReport, next_in: str) -> str:
+        return (f"fetch cycle {report.cycle} {'ok' if report.ok else 'FAILED'} in {report.seconds:.1f}s{next_in}; "
+                f"{totals['incidents']} incidents in {totals['cycles']} cycle(s); lastRun {report.last_run_bytes} B")
+
+    def count(report: host.FetchReport) -> None:
+        totals.update(cycles=1, incidents=report.incidents)
+
+    def logs(report: host.FetchReport) -> None:
+        if report.outcome is not None:
+            _print_logs(ns, report.outcome)
+
+    with State(state_path(ns.state)) as state:
+        return _repeat(ns, lambda: host.fetch_cycle(module, state, params, instance.env), logs, count, live)
+
+# endregion
+
+
+# region repeating cycles (fetch, mirror)
 
 def _check_repeat(ns: argparse.Namespace) -> None:
     if ns.cycles is not None and ns.cycles < 1:
         raise ConfigError("--cycles must be 1 or more.")
     if ns.every is not None and ns.every < 0:
         raise ConfigError("--every must be 0 or more seconds.")
+
+
+def _repeat(ns: argparse.Namespace, run_cycle: Callable[[], Any], logs: Callable[[Any], None],
+            count: Callable[[Any], None], live: Callable[[Any, str], str]) -> int:
+    """Run cycles (once, N times, or every SECONDS until Ctrl-C); the exit code is the last cycle's.
+
+    Piped or with --json: one line (or JSON object) per cycle. On a terminal with --every: one status line
+    updated in place (`live(report, " (next in 5s)")` once a second until the next cycle); failed cycles
+    stay on screen. `logs(report)` prints what goes to stderr, `count(report)` adds to the totals.
+    """
+    cycles = ns.cycles if ns.cycles is not None else (None if ns.every is not None else 1)
+    every = ns.every or 0.0
+    terminal = terminal_for(sys.stdout) if ns.every is not None and not ns.json else None
+    done, last_ok = 0, True
+    try:
+        while cycles is None or done < cycles:
+            started = time.monotonic()
+            report = run_cycle()
+            done, last_ok = done + 1, report.ok
+            if terminal is not None:
+                terminal.clear()
+            logs(report)
+            count(report)
+            if ns.json:
+                print(json.dumps(report.as_dict(), sort_keys=True), flush=True)
+            elif terminal is None:
+                print(report.line(), flush=True)
+            elif not report.ok:
+                terminal.line(report.line())
+            if terminal is not None:
+                terminal.status(live(report, ""))
+            if cycles is None or done < cycles:
+                _wait(every - (time.monotonic() - started), terminal, lambda left: live(report, left))
+    except KeyboardInterrupt:
+        if terminal is not None:
+            terminal.finish()
+        print(f"stopped after {done} cycle(s).", file=sys.stderr)
+    if terminal is not None:
+        terminal.finish()
+    return EXIT_OK if last_ok else EXIT_INTEGRATION_ERROR
+
+
+def _wait(seconds: float, terminal: Terminal | None, status: Callable[[str], str]) -> None:
+    """Sleep until the next cycle; on a terminal, count down on the status line once a second."""
+    remaining = max(0.0, seconds)
+    if terminal is None:
+        sleep(remaining)
+        return
+    while remaining > 0:
+        terminal.status(status(f" (next in {math.ceil(remaining)}s)"))
+        step = min(1.0, remaining)
+        sleep(step)
+        remaining -= step
 
 # endregion
 
@@ -231,25 +300,25 @@ def _mirror(ns: argparse.Namespace, extra: list[str]) -> int:
                           f"script.isremotesync{'in' if 'Incoming' in str(params.get('mirror_direction')) else 'out'}"
                           f" in {manifest.path.name}, which is false.")
     path = _existing_state(ns)
-    cycles = ns.cycles if ns.cycles is not None else (None if ns.every is not None else 1)
-    every = ns.every or 0.0
-    done, last_ok = 0, True
+    totals = Counter[str]()
+
+    def live(report: mirror.MirrorReport, next_in: str) -> str:
+        return (f"mirror cycle {report.cycle} {'ok' if report.ok else 'FAILED'} in {report.seconds:.1f}s{next_in}; "
+                f"{totals['pulled']} pulled, {totals['pushed']} pushed, {totals['errors']} error(s) "
+                f"in {totals['cycles']} cycle(s)")
+
+    def count(report: mirror.MirrorReport) -> None:
+        totals.update(cycles=1, pulled=report.pulled, pushed=report.pushed, errors=len(report.errors))
+
+    def logs(report: mirror.MirrorReport) -> None:
+        for outcome in report.outcomes:
+            _print_logs(ns, outcome)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+
     with State(path) as state:
-        try:
-            while cycles is None or done < cycles:
-                started = time.monotonic()
-                report = mirror.mirror_cycle(module, state, params, config, instance.env)
-                done, last_ok = done + 1, report.ok
-                for outcome in report.outcomes:
-                    _print_logs(ns, outcome)
-                for warning in report.warnings:
-                    print(f"warning: {warning}", file=sys.stderr)
-                print(json.dumps(report.as_dict(), sort_keys=True) if ns.json else report.line(), flush=True)
-                if cycles is None or done < cycles:
-                    sleep(max(0.0, every - (time.monotonic() - started)))
-        except KeyboardInterrupt:
-            print(f"stopped after {done} cycle(s).", file=sys.stderr)
-    return EXIT_OK if last_ok else EXIT_INTEGRATION_ERROR
+        return _repeat(ns, lambda: mirror.mirror_cycle(module, state, params, config, instance.env), logs, count,
+                       live)
 
 # endregion
 

@@ -6,17 +6,25 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from xsoar_local import mapping
 from xsoar_local.platform import ENTRY_ERROR
 from xsoar_local.state import Entry, LocalIncident, ReceivedIncident
 
+if TYPE_CHECKING:
+    from xsoar_local.terminal import Terminal
+
 SEVERITY_NAMES = {0: "Unknown", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "Critical"}
 
 
-def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO | None = None) -> None:
-    """Each note's HumanReadable (else its Contents as JSON); error entries as `Error: ...` on err."""
+def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO | None = None,
+                  terminal: Terminal | None = None) -> None:
+    """Each note's HumanReadable (else its Contents as JSON); error entries as `Error: ...` on err.
+
+    With a `terminal` (stdout is a TTY), HumanReadable markdown is rendered for reading (tables aligned and
+    wrapped); otherwise it is printed exactly as the integration wrote it.
+    """
     out, err = out or sys.stdout, err or sys.stderr
     for entry in entries:
         if not isinstance(entry, dict):
@@ -24,7 +32,11 @@ def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO
         elif entry.get("Type") == ENTRY_ERROR:
             print(f"Error: {entry.get('Contents')}", file=err)
         elif entry.get("HumanReadable"):
-            print(entry["HumanReadable"], file=out)
+            if terminal is not None and isinstance(entry["HumanReadable"], str):
+                out.flush()
+                terminal.markdown(entry["HumanReadable"])
+            else:
+                print(entry["HumanReadable"], file=out)
         else:
             contents = entry.get("Contents")
             print(contents if isinstance(contents, str) else to_json(contents), file=out)
