@@ -329,6 +329,20 @@ def test_in_mirror_error_counts_as_a_failed_pull(mirror: Mirror) -> None:
     assert _cursor(mirror.host).pending == ("guid-2",)
 
 
+def test_a_mirrored_object_cannot_rekey_the_incident_or_store_odd_values(mirror: Mirror) -> None:
+    """Given a mirrored object naming another ID and holding values of the wrong type, then the title is taken,
+    the ID, severity, tags and description stay; an entry that is not a dict fails that incident."""
+    mirror.instance("mirror_fail: get-modified-not-implemented,odd-object:guid-1,odd-object-only\n")
+    assert mirror.mirror().code == 0
+    fields = mirror.local(1)["fields"]
+    assert (fields["name"], fields[mapping.MIRROR_ID], fields["severity"]) == ("Still mapped", "guid-1", 2)
+    assert "tags" not in fields and "description" not in fields
+    mirror.instance("mirror_fail: get-modified-not-implemented,odd-object:guid-1\n")
+    result = mirror.mirror()
+    assert result.code == 1
+    assert "get-remote-data guid-1: returned [{" in result.out and "expected [mirrored incident" in result.out
+
+
 def test_get_modified_not_implemented_pulls_every_incident(mirror: Mirror) -> None:
     """Given get-modified-remote-data raising NotImplementedError, then (as the platform does) every mirrored
     incident is pulled."""

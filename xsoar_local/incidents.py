@@ -174,7 +174,7 @@ def apply_remote(incident: LocalIncident, remote: Mapping[str, Any], protect_dir
     """Apply a mirrored object through the incoming mapper; with `protect_dirty`, unpushed local changes stay."""
     changed = []
     for field, value in mapping.incoming_fields(remote).items():
-        if field == mapping.MIRROR_ID and not value:
+        if field == mapping.MIRROR_ID:  # which remote incident this is was settled at fetch
             continue
         if protect_dirty and field in incident.dirty:
             continue

@@ -62,12 +62,26 @@ def _translate(table: Mapping[str, str]) -> Callable[[Any], Any]:
     return lambda value: table.get(value, value) if isinstance(value, str) else value
 
 
+SKIP = object()  # a transform's answer for a value it cannot map: the field is left as it is
+
+
 def _tag_list(value: Any) -> Any:
     if value is None:
         return []
     if isinstance(value, str):
         return [t.strip() for t in value.split(",") if t.strip()]
-    return [str(v) for v in value] if isinstance(value, list) else value
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return [str(v) for v in value]
+    return SKIP
+
+
+def _severity(value: Any) -> Any:
+    level = severity_level(value)
+    return SKIP if level is None else level
+
+
+def _scalar(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float)) else SKIP
 
 
 @dataclass(frozen=True)
@@ -85,14 +99,14 @@ class Rule:
 # region incoming: formatted Sentinel incident (rawJSON / mirrored object) -> local fields
 
 INCOMING: tuple[Rule, ...] = (
-    Rule("Title", "name"),
-    Rule("Severity", "severity", severity_level),
-    Rule("Description", "description"),
-    Rule("Status", "sourcestatus"),
-    Rule("ID", MIRROR_ID),
-    Rule("ID", "sourceid"),
-    Rule("mirror_direction", MIRROR_DIRECTION),
-    Rule("mirror_instance", MIRROR_INSTANCE),
+    Rule("Title", "name", _scalar),
+    Rule("Severity", "severity", _severity),
+    Rule("Description", "description", _scalar),
+    Rule("Status", "sourcestatus", _scalar),
+    Rule("ID", MIRROR_ID, _scalar),
+    Rule("ID", "sourceid", _scalar),
+    Rule("mirror_direction", MIRROR_DIRECTION, _scalar),
+    Rule("mirror_instance", MIRROR_INSTANCE, _scalar),
     Rule("mirror_tags", MIRROR_TAGS, _tag_list),
     Rule("tags", "tags", _tag_list),
     Rule("owner", "microsoftsentinelowner"),
@@ -118,14 +132,14 @@ INCOMING: tuple[Rule, ...] = (
 
 
 def incoming_fields(remote: Mapping[str, Any]) -> dict[str, Any]:
-    """Local field values for the keys present in `remote` (absent keys change nothing)."""
+    """Local field values for the keys present in `remote` (absent keys, and values a rule cannot map,
+    change nothing)."""
     fields: dict[str, Any] = {}
     for rule in INCOMING:
         if rule.source in remote:
             value = rule.value(remote[rule.source])
-            if rule.target == "severity" and value is None:
-                continue
-            fields[rule.target] = value
+            if value is not SKIP:
+                fields[rule.target] = value
     return fields
 
 # endregion
