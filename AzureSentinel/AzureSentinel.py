@@ -1734,6 +1734,42 @@ def list_incident_alerts_command(run: Run, args: dict[str, Any]) -> dict[str, An
 
 # endregion
 
+# region watchlists
+
+# endregion
+
+# region threat intelligence
+
+# endregion
+
+# region analytics rules and templates
+
+# endregion
+
+# region automation rules
+
+# endregion
+
+# region bookmarks
+
+# endregion
+
+# region incident tasks
+
+# endregion
+
+# region data connectors
+
+# endregion
+
+# region subscriptions and resource groups
+
+# endregion
+
+# region KQL queries (Log Analytics)
+
+# endregion
+
 # region fetch-incidents
 
 FETCH_STATE_VERSION = 1
@@ -2104,6 +2140,10 @@ def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: date
              "last_run_bytes": len(json.dumps(next_run))}
     return incidents, next_run, stats
 
+
+# endregion
+
+# region mirroring
 
 # endregion
 
