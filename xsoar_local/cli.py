@@ -5,6 +5,7 @@
     azure-sentinel run   [--instance FILE] [--state FILE] [--json] COMMAND [name=value ...]
     azure-sentinel fetch [--instance FILE] [--state FILE] [--json] [--every SECONDS] [--cycles N]
     azure-sentinel incidents [--state FILE] [--json]
+    azure-sentinel package --out DIR [--replace-official] [--pack]
 
 Exit codes: 0 success; 1 the integration returned an error entry (or raised); 2 usage or
 configuration error (one line on stderr naming the fix). Hidden options `--module` and `--manifest`
@@ -71,7 +72,7 @@ def _parser() -> _Parser:
     with_instance.add_argument("--instance", metavar="FILE", help="instance params, YAML or JSON (default ./instance.yml)")
 
     parser = _Parser(prog="azure-sentinel", description="Run the Microsoft Sentinel integration locally.")
-    sub = parser.add_subparsers(dest="action", metavar="{demo,emulator,run,fetch,incidents}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="action", metavar="{demo,emulator,run,fetch,incidents,package}", parser_class=_Parser)
     demo = sub.add_parser("demo", parents=[common], help="fetch from an in-process emulator")
     demo.set_defaults(handler=_demo)
     sub.add_parser("emulator", help="run the local Sentinel emulator (see `azure-sentinel emulator --help`)")
@@ -84,6 +85,12 @@ def _parser() -> _Parser:
     fetch.set_defaults(handler=_fetch)
     incidents = sub.add_parser("incidents", parents=[common, with_state], help="list the incidents received")
     incidents.set_defaults(handler=_incidents)
+    package = sub.add_parser("package", parents=[common], help="write the integration as one YAML to import")
+    package.add_argument("--out", required=True, metavar="DIR", help="where to write integration-AzureSentinel.yml")
+    package.add_argument("--replace-official", action="store_true",
+                         help="keep the official ID 'Azure Sentinel' (only after removing the official pack)")
+    package.add_argument("--pack", action="store_true", help="also write a content-pack zip for upload")
+    package.set_defaults(handler=_package)
     return parser
 
 
@@ -164,6 +171,21 @@ def _fetch(ns: argparse.Namespace, extra: list[str]) -> int:
         except KeyboardInterrupt:
             print(f"stopped after {done} cycle(s).", file=sys.stderr)
     return EXIT_OK if last_ok else EXIT_INTEGRATION_ERROR
+
+# endregion
+
+
+# region package
+
+def _package(ns: argparse.Namespace, extra: list[str]) -> int:
+    from xsoar_local.package import build
+
+    module, manifest = _integration(ns)
+    result = build(module, manifest.path, Path(ns.out), replace_official=ns.replace_official, pack=ns.pack)
+    for path in result.files:
+        print(f"wrote {path}")
+    print(f"integration ID {result.identity.id!r}, display name {result.identity.display!r}")
+    return EXIT_OK
 
 # endregion
 
