@@ -159,6 +159,13 @@ def all_text(platform: Platform) -> str:
                        "incidents": platform.incidents, "last_run": platform.new_last_run}, default=str)
 
 
+def cached_token(context: dict[str, Any]) -> dict[str, Any]:
+    """The one cached token entry ({access_token, expires_on}) the integration keeps in its context."""
+    tokens = context["azure_tokens"]
+    assert len(tokens) == 1, tokens
+    return next(iter(tokens.values()))
+
+
 def incident(incident_id: str = INCIDENT_ID, number: int = 1, **props: Any) -> dict[str, Any]:
     """A minimal ARM incident (Active, Medium) with `props` merged into its properties."""
     base = {

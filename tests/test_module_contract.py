@@ -57,11 +57,21 @@ def implicit_commands() -> set[str]:
     return implicit
 
 
+# The collection each paging command reads: its next_link must stay on it (path pinning).
+NEXT_LINK_COLLECTIONS = {
+    "azure-sentinel-list-incident-comments": f"incidents/{INCIDENT_ID}/comments",
+    "azure-sentinel-list-incident-relations": f"incidents/{INCIDENT_ID}/relations",
+}
+
+
 def sample_args(command: dict[str, Any]) -> dict[str, Any]:
     args = {}
     for arg in command.get("arguments") or []:
         name = arg["name"]
         args[name] = arg["predefined"][0] if arg.get("predefined") else SAMPLE_VALUES[name]
+    if "next_link" in args and command["name"] in NEXT_LINK_COLLECTIONS:
+        args["next_link"] = (f"{WS_URL}/{NEXT_LINK_COLLECTIONS[command['name']]}"
+                             "?api-version=2025-12-01&$skipToken=1")
     return args
 
 
