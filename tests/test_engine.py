@@ -17,13 +17,6 @@ from xsoar_local.platform import ALLOWED_CALLS, MANIFEST_PATH, MODULE_PATH, Plat
 MODULE_TEXT = MODULE_PATH.read_text(encoding="utf-8")
 MANIFEST = load_manifest(MANIFEST_PATH)
 PACKED = engine.pack_script(MODULE_TEXT, MANIFEST.raw["name"])
-MODULE_HAS_FUTURE = any(
-    isinstance(node, ast.ImportFrom) and node.module == "__future__" and any(a.name != "print_function" for a in node.names)
-    for node in ast.parse(MODULE_TEXT).body)
-needs_engine_ready_module = pytest.mark.xfail(
-    MODULE_HAS_FUTURE, strict=True,
-    reason="AzureSentinel.py still has `from __future__ import annotations` (being removed on main): the engine "
-           "cannot compile it")
 
 
 def run(script: str, command: str = "test-module", **platform_fields) -> Platform:
@@ -69,7 +62,7 @@ def test_pack_script_wraps_the_code_in_register_module_line():
 
 def test_the_packed_module_has_no_demistomock_import():
     """Given the real module, when packed, then no demistomock import is left."""
-    tree = ast.parse(engine.pack_script(MODULE_TEXT.replace("from __future__ import annotations\n", "\n")))
+    tree = ast.parse(engine.pack_script(MODULE_TEXT))
     imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "demistomock" not in imported and "CommonServerPython" not in imported
@@ -187,13 +180,11 @@ def engine_run(emu: Emulator, command: str, **platform_fields) -> Platform:
     return platform
 
 
-@needs_engine_ready_module
 def test_test_module_passes_on_the_engine(emulator: Emulator):
     """Given the packed module and the emulator, when test-module runs as the engine runs it, then it returns ok."""
     assert engine_run(emulator, "test-module").results == ["ok"]
 
 
-@needs_engine_ready_module
 def test_one_fetch_pass_on_the_engine(emulator: Emulator):
     """Given the packed module and the emulator, when fetch-incidents runs as the engine runs it, then it hands
     over incidents (no more than the limit) and then sets lastRun."""

@@ -22,12 +22,9 @@ from xsoar_local.manifest import parse_manifest
 from xsoar_local.platform import MANIFEST_PATH, MODULE_PATH, Platform
 
 ROOT = MODULE_PATH.parent.parent
-MODULE_TEXT = MODULE_PATH.read_text(encoding="utf-8")
 MANIFEST = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
 DESCRIPTION = (MODULE_PATH.parent / "AzureSentinel_description.md").read_text(encoding="utf-8")
 LOGO = MODULE_PATH.parent / "AzureSentinel_image.png"
-FUTURE_LINE = "from __future__ import annotations\n"
-MODULE_IS_ENGINE_READY = not package.engine_problems(MODULE_TEXT)
 
 GOOD_MODULE = '''"""A tiny integration."""
 from __future__ import print_function  # the packer removes this one
@@ -46,12 +43,9 @@ if __name__ in ("__main__", "__builtin__", "builtins"):
 
 
 @pytest.fixture
-def ready_module(tmp_path: Path) -> Path:
-    """The real module, without `from __future__ import annotations` (a no-op once main has removed it)."""
-    path = tmp_path / "module" / "AzureSentinel.py"
-    path.parent.mkdir()
-    path.write_text(MODULE_TEXT.replace(FUTURE_LINE, "", 1), encoding="utf-8")
-    return path
+def ready_module() -> Path:
+    """The repository's module."""
+    return MODULE_PATH
 
 
 def build(module: Path, out: Path, **options) -> tuple[package.Package, dict]:
@@ -144,8 +138,6 @@ def test_the_embedded_script_passes_test_module_on_the_engine(ready_module: Path
     assert listed.results[0]["Type"] == 1 and len(listed.results[0]["Contents"]) == 2
 
 
-@pytest.mark.xfail(not MODULE_IS_ENGINE_READY, strict=True,
-                   reason="AzureSentinel.py still has `from __future__ import annotations` (being removed on main)")
 def test_the_real_module_packages(tmp_path: Path, capsys):
     """Given the repository's module as it is, when packaged through the CLI, then it builds (exit 0)."""
     code, out, err = cli_package(capsys, "--out", str(tmp_path))
