@@ -214,13 +214,13 @@ def test_ci_runs_the_same_suite_again_on_the_image_versions_and_nothing_else():
 
 
 def test_integration_readme_is_generated_from_the_manifest():
-    """Given the manifest, then AzureSentinel/README.md is exactly what the generator renders from it,
-    so the command reference can never drift (regenerate with `python -m xsoar_local.readme`)."""
-    from xsoar_local.readme import render_readme
+    """Given the manifest, its setup text and its recorded examples, then AzureSentinel/README.md is exactly what
+    the generator renders from them, so the command reference can never drift (`azure-sentinel docs`)."""
+    from xsoar_local.readme import render_for
 
     readme = ROOT / "AzureSentinel" / "README.md"
-    manifest = MANIFEST
-    assert readme.read_text(encoding="utf-8") == render_readme(manifest), \
-        "AzureSentinel/README.md is stale: run python -m xsoar_local.readme"
-    for command in manifest["script"]["commands"]:
-        assert f"### {command['name']}" in readme.read_text(encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
+    assert text == render_for(ROOT / "AzureSentinel" / "AzureSentinel.yml"), \
+        "AzureSentinel/README.md is stale: run azure-sentinel docs"
+    for command in MANIFEST["script"]["commands"]:
+        assert f"### {command['name']}" in text

@@ -6,6 +6,7 @@
     azure-sentinel fetch [--instance FILE] [--state FILE] [--json] [--every SECONDS] [--cycles N]
     azure-sentinel incidents [--state FILE] [--json]
     azure-sentinel package --out DIR [--replace-official] [--pack]
+    azure-sentinel docs [--check] [--record]
 
 Exit codes: 0 success; 1 the integration returned an error entry (or raised); 2 usage or
 configuration error (one line on stderr naming the fix). Hidden options `--module` and `--manifest`
@@ -72,7 +73,7 @@ def _parser() -> _Parser:
     with_instance.add_argument("--instance", metavar="FILE", help="instance params, YAML or JSON (default ./instance.yml)")
 
     parser = _Parser(prog="azure-sentinel", description="Run the Microsoft Sentinel integration locally.")
-    sub = parser.add_subparsers(dest="action", metavar="{demo,emulator,run,fetch,incidents,package}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="action", metavar="{demo,emulator,run,fetch,incidents,package,docs}", parser_class=_Parser)
     demo = sub.add_parser("demo", parents=[common], help="fetch from an in-process emulator")
     demo.set_defaults(handler=_demo)
     sub.add_parser("emulator", help="run the local Sentinel emulator (see `azure-sentinel emulator --help`)")
@@ -91,6 +92,11 @@ def _parser() -> _Parser:
                          help="keep the official ID 'Azure Sentinel' (only after removing the official pack)")
     package.add_argument("--pack", action="store_true", help="also write a content-pack zip for upload")
     package.set_defaults(handler=_package)
+    docs = sub.add_parser("docs", parents=[common], help="generate AzureSentinel/README.md from the manifest")
+    docs.add_argument("--check", action="store_true", help="exit 1 if the README or the recorded examples are stale")
+    docs.add_argument("--record", action="store_true",
+                      help="first run command_examples against an in-process emulator and record their output")
+    docs.set_defaults(handler=_docs)
     return parser
 
 
@@ -186,6 +192,24 @@ def _package(ns: argparse.Namespace, extra: list[str]) -> int:
         print(f"wrote {path}")
     print(f"integration ID {result.identity.id!r}, display name {result.identity.display!r}")
     return EXIT_OK
+
+
+
+def _docs(ns: argparse.Namespace, extra: list[str]) -> int:
+    from xsoar_local.examples import record, recorded_path
+    from xsoar_local.readme import write_or_check
+
+    module, manifest = _integration(ns)
+    if ns.record and ns.check:
+        raise ConfigError("--record writes the recorded examples; --check writes nothing: give one of them.")
+    if ns.record:
+        recording = record(module, manifest.path, log=lambda line: print(line, file=sys.stderr))
+        target = recorded_path(manifest.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(recording.to_json(), encoding="utf-8")
+        print(f"wrote {target} ({len(recording.examples)} example(s), {len(recording.skipped)} skipped)")
+    code = write_or_check(manifest.path, check=ns.check, regenerate="azure-sentinel docs")
+    return EXIT_INTEGRATION_ERROR if code == 1 else code
 
 # endregion
 
