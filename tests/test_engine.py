@@ -60,6 +60,16 @@ def test_pack_script_wraps_the_code_in_register_module_line():
     assert "x = 1" in packed
 
 
+def test_pack_script_adds_the_pack_version_lines_inside_the_wrapper():
+    """Given a pack ID and version, when packed, then prepare-content's two pack lines come right after the start
+    line, and the script still runs on the engine (`demisto.debug` is an allowed call)."""
+    packed = engine.pack_script("demisto.results(CONSTANT_PACK_VERSION)\n", "X", pack_id="P'1", pack_version="1.0.0")
+    assert packed.splitlines()[1:3] == ["CONSTANT_PACK_VERSION = '1.0.0'",
+                                        "demisto.debug('pack id = P\\'1, pack version = 1.0.0')"]
+    platform = engine.run_packed(Platform(), packed)
+    assert platform.results == ["1.0.0"] and platform.logs == [("debug", "pack id = P'1, pack version = 1.0.0")]
+
+
 def test_the_packed_module_has_no_demistomock_import():
     """Given the real module, when packed, then no demistomock import is left."""
     tree = ast.parse(engine.pack_script(MODULE_TEXT))

@@ -81,7 +81,11 @@ def test_the_unified_yaml_is_the_manifest_plus_script_description_and_image(read
     assert not any(isinstance(n, ast.Import) and any(a.name == "demistomock" for a in n.names) for n in imports)
     futures = {a.name for n in imports if isinstance(n, ast.ImportFrom) and n.module == "__future__" for a in n.names}
     assert futures <= {"print_function"}
-    assert script == engine.pack_script(ready_module.read_text(encoding="utf-8"), unified["name"])
+    version = json.loads(zipfile.ZipFile(build(ready_module, tmp_path / "z", pack=True)[0].zip)
+                         .read("pack_metadata.json"))["currentVersion"]
+    assert script == engine.pack_script(ready_module.read_text(encoding="utf-8"), unified["name"],
+                                        pack_id=package.PACK_ID, pack_version=version)
+    assert script.splitlines()[1] == f"CONSTANT_PACK_VERSION = '{version}'"  # as prepare-content writes it
 
 
 def test_side_by_side_is_the_default_identity(ready_module: Path, tmp_path: Path):

@@ -10,6 +10,8 @@ and `unify`):
   line number moves. The cleaned code is then wrapped between
   `register_module_line('<manifest name>', 'start', __line__())` and the matching 'end' line (two
   CommonServerPython functions that map traceback lines back to modules), and stored as `script.script`.
+  For an integration in a pack, prepare-content first puts `CONSTANT_PACK_VERSION = '<version>'` and a
+  `demisto.debug('pack id = <pack>, pack version = <version>')` line in front of the code.
 - Running: the engine puts its prelude (its `Demisto` class and instance `demisto`, then CommonServerPython)
   in front of the packed script, compiles the whole text as ONE unit (`compile(code, "<string>", "exec")`)
   and executes it in a namespace without `__name__`. Hence a script's `from __future__` import (other than
@@ -45,25 +47,36 @@ _PACKER_REMOVES = tuple(re.compile(pattern) for pattern in (
     r"from __future__ import print_function[ \t]*(#.*)?",
 ))
 
-# Names the engine itself binds before CommonServerPython (its platform class).
-ENGINE_NAMES = {"Demisto": None}
+# Names the engine binds itself: its platform class and instance (CommonServerPython's own
+# `import demistomock as demisto` is removed by the packer too, so `demisto` is always the engine's).
+ENGINE_NAMES = {"Demisto": None, "demisto": None}
 
 
 # region packing
 
-def pack_script(module_text: str, name: str | None = None) -> str:
+def pack_script(module_text: str, name: str | None = None, *, pack_id: str | None = None,
+                pack_version: str | None = None) -> str:
     """The integration's code as the packer stores it in `script.script`.
 
-    With `name` (the manifest's `name`), the code is wrapped in the packer's register_module_line lines.
+    With `name` (the manifest's `name`), the code is wrapped in the packer's register_module_line lines. With
+    `pack_id` and `pack_version` (the integration belongs to a pack), the two lines prepare-content puts first
+    are added: `CONSTANT_PACK_VERSION = '<version>'` and a `demisto.debug('pack id = ..., pack version = ...')`.
     """
     code = module_text
     for pattern in _PACKER_REMOVES:
         code = pattern.sub("", code)
+    if pack_id is not None and pack_version is not None:
+        code = (f"CONSTANT_PACK_VERSION = '{pack_version}'\n"
+                f"demisto.debug('pack id = {_quote(pack_id)}, pack version = {pack_version}')\n{code}")
     if name is None:
         return code
-    quoted = name.replace("\\", "\\\\").replace("'", "\\'")
-    return (f"register_module_line('{quoted}', 'start', __line__())\n{code}\n"
-            f"register_module_line('{quoted}', 'end', __line__())\n")
+    return (f"register_module_line('{_quote(name)}', 'start', __line__())\n{code}\n"
+            f"register_module_line('{_quote(name)}', 'end', __line__())\n")
+
+
+def _quote(text: str) -> str:
+    """Text for inside a single-quoted Python literal."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 # endregion
 

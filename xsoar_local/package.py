@@ -39,7 +39,21 @@ INTEGRATION_DIR = "AzureSentinel"
 PACK_ID = "MicrosoftSentinelExactlyOnce"
 OFFICIAL_PACK_ID = "AzureSentinel"
 PNG_PREFIX = "data:image/png;base64,"
+PACK_VERSION = "1.0.0"  # a pack's first version (later ones need release notes, ReleaseNotes/<x_y_z>.md)
 PACK_SUPPORT = "community"  # deliberate: maintained by this project, not by Palo Alto Networks
+
+# demisto-sdk rules this project breaks on purpose (README: Validation): IN126 wants the fetch params named
+# max_fetch and first_fetch; ours keep the official integration's names (limit, fetch_time) so its instances
+# load unchanged.
+IGNORED_RULES = ("IN126",)
+
+# The platform's integration categories (demisto-sdk checks the manifest's against this list).
+APPROVED_CATEGORIES = (
+    "Analytics & SIEM", "Authentication & Identity Management", "Case Management",
+    "Data Enrichment & Threat Intelligence", "Database", "Deception & Breach Simulation", "Email", "Endpoint",
+    "Forensics & Malware Analysis", "IT Services", "Messaging and Conferencing", "Network Security", "Utilities",
+    "Vulnerability Management",
+)
 
 # The official pack's content the package reuses by name.
 DEFAULT_CONTENT = {
@@ -141,17 +155,24 @@ def _missing_imports(tree: ast.Module, module_name: str) -> list[str]:
 
 # region building
 
+def packaged_manifest(manifest: Mapping[str, Any], identity: Identity = SIDE_BY_SIDE) -> dict[str, Any]:
+    """The manifest with the package's identity and the official pack's content names (a new mapping)."""
+    packaged = copy.deepcopy(dict(manifest))
+    packaged["commonfields"] = {**packaged.get("commonfields", {}), "id": identity.id}
+    packaged["name"] = identity.name
+    packaged["display"] = identity.display
+    packaged.update(DEFAULT_CONTENT)
+    return packaged
+
+
 def unified_yaml(manifest: Mapping[str, Any], module_text: str, description: str, image_png: bytes,
-                 identity: Identity = SIDE_BY_SIDE) -> dict[str, Any]:
+                 identity: Identity = SIDE_BY_SIDE, version: str = PACK_VERSION) -> dict[str, Any]:
     """The manifest as one importable integration (a new mapping; the manifest is not changed)."""
-    unified = copy.deepcopy(dict(manifest))
-    unified["commonfields"] = {**unified.get("commonfields", {}), "id": identity.id}
-    unified["name"] = identity.name
-    unified["display"] = identity.display
+    unified = packaged_manifest(manifest, identity)
     unified["detaileddescription"] = description
     unified["image"] = PNG_PREFIX + base64.b64encode(image_png).decode("ascii")
-    unified.update(DEFAULT_CONTENT)
-    unified["script"] = {**unified["script"], "script": engine.pack_script(module_text, identity.name)}
+    script = engine.pack_script(module_text, identity.name, pack_id=PACK_ID, pack_version=version)
+    unified["script"] = {**unified["script"], "script": script}
     return unified
 
 
@@ -168,7 +189,8 @@ def build(module: Path, manifest_path: Path, out: Path, *, replace_official: boo
     description = _read(Path(f"{stem}_description.md"), "detailed description")
     image_png = _read_png(Path(f"{stem}_image.png"))
     identity = OFFICIAL if replace_official else SIDE_BY_SIDE
-    unified = unified_yaml(manifest, module_text, description, image_png, identity)
+    version = PACK_VERSION
+    unified = unified_yaml(manifest, module_text, description, image_png, identity, version)
     text = dump_yaml(unified)
     out.mkdir(parents=True, exist_ok=True)
     result = Package(yml=out / OUTPUT_NAME, identity=identity)
@@ -178,7 +200,7 @@ def build(module: Path, manifest_path: Path, out: Path, *, replace_official: boo
         readme = manifest_path.parent / "README.md"
         result.zip = out / f"{PACK_ID}.zip"
         write_pack(result.zip, text, identity, integration_readme=readme.read_text(encoding="utf-8")
-                   if readme.is_file() else None, version=_project_version())
+                   if readme.is_file() else None, version=version)
         result.files.append(result.zip)
     return result
 
@@ -199,6 +221,47 @@ def write_pack(path: Path, unified_text: str, identity: Identity, *, integration
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))  # reproducible bytes
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
+
+
+def write_content_tree(root: Path, module: Path, manifest_path: Path, identity: Identity = SIDE_BY_SIDE,
+                       version: str | None = None) -> Path:
+    """The package as a content repository (Packs/<pack>/Integrations/<dir>/, split files), the layout
+    demisto-sdk's `validate` and `prepare-content` work on. Returns the integration's folder.
+
+    `Config/` holds the (empty or standard) lists demisto-sdk reads from a content repository, so it needs
+    no remote copy; `.pack-ignore` lists the rules this project breaks on purpose (README: Validation).
+    """
+    version = version or PACK_VERSION
+    pack = root / "Packs" / PACK_ID
+    folder = pack / "Integrations" / INTEGRATION_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = packaged_manifest(_load_manifest(manifest_path), identity)
+    manifest["script"] = {**manifest["script"], "script": "-"}
+    (folder / f"{INTEGRATION_DIR}.yml").write_text(dump_yaml(manifest), encoding="utf-8")
+    (folder / f"{INTEGRATION_DIR}.py").write_text(_read(module, "integration module"), encoding="utf-8")
+    stem = manifest_path.with_suffix("")
+    for suffix in ("_description.md", "_image.png"):
+        (folder / f"{INTEGRATION_DIR}{suffix}").write_bytes(Path(f"{stem}{suffix}").read_bytes())
+    for name in ("README.md", "command_examples"):
+        if (manifest_path.parent / name).is_file():
+            (folder / name).write_bytes((manifest_path.parent / name).read_bytes())
+    (pack / "pack_metadata.json").write_text(json.dumps(pack_metadata(identity, version), indent=2) + "\n",
+                                             encoding="utf-8")
+    (pack / "README.md").write_text(pack_readme(identity), encoding="utf-8")
+    (pack / ".secrets-ignore").write_text("", encoding="utf-8")
+    (pack / ".pack-ignore").write_text(f"[file:{INTEGRATION_DIR}.yml]\nignore={','.join(IGNORED_RULES)}\n",
+                                       encoding="utf-8")
+    config = root / "Config"
+    config.mkdir(exist_ok=True)
+    lists = {"approved_categories.json": {"approved_list": list(APPROVED_CATEGORIES)},
+             "approved_usecases.json": {"approved_list": []},
+             "approved_tags.json": {"approved_list": {"common": [], "xsoar": [], "marketplacev2": [], "xpanse": []}},
+             "compliant_policies.json": {"policies": []}}
+    for name in ("core_packs_list", "core_packs_mpv2_list", "core_packs_xpanse_list", "core_packs_platform_list"):
+        lists[f"{name}.json"] = {"core_packs_list": [], "update_core_packs_list": []}
+    for name, content in lists.items():
+        (config / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    return folder
 
 
 def pack_metadata(identity: Identity, version: str) -> dict[str, Any]:
@@ -278,12 +341,3 @@ def _load_manifest(path: Path) -> dict[str, Any]:
     from xsoar_local.manifest import load_manifest
 
     return dict(load_manifest(path).raw)
-
-
-def _project_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("azure-sentinel-connector")
-    except metadata.PackageNotFoundError:
-        return "0.1.0"
