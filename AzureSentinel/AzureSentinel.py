@@ -424,6 +424,10 @@ class RedirectRefused(requests.RequestException):
         super().__init__(f"{self.host} answered {method} with HTTP {status}, a redirect to {self.location_host}")
 
 
+class TlsSetupError(requests.RequestException):
+    """The local TLS setup is unusable (a CA bundle file that is missing or unreadable)."""
+
+
 class TimeoutSession(requests.Session):
     """The session every request goes through (ARM, the query API, sign-in, managed identity).
 
@@ -432,15 +436,16 @@ class TimeoutSession(requests.Session):
     `insecure` turned off) and never follows a redirect: a 3xx raises RedirectRefused.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.max_redirects = 0
-
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
         kwargs.setdefault("verify", self.verify)
         kwargs["allow_redirects"] = False
-        response = super().request(method, url, *args, **kwargs)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except OSError as exc:
+            if isinstance(exc, requests.RequestException):
+                raise
+            raise TlsSetupError(_first_line(str(exc))) from None  # e.g. a CA bundle path that does not exist
         if 300 <= response.status_code < 400:
             raise RedirectRefused(str(method), str(url), response.status_code, response.headers.get("Location", ""))
         return response
@@ -471,11 +476,14 @@ def describe_failure(exc: requests.RequestException, host: str) -> tuple[bool, s
                        f"never followed (the access token or the request would go there); check the Server URL, "
                        f"the Authority URL and any proxy in between")
     if isinstance(exc, requests.exceptions.SSLError):
-        match = re.search(r"certificate verify failed: ([^(')\]]+)", str(exc))
-        reason = f"certificate verify failed: {match.group(1).strip()}" if match else "TLS handshake failed"
+        match = re.search(r"\[SSL: [A-Z0-9_]+\] ([^(')\]]+)", str(exc))
+        reason = match.group(1).strip() if match else "TLS handshake failed"
         return False, (f"the TLS connection to {host} failed ({reason}); if a proxy or a private CA intercepts "
                        f"TLS, point REQUESTS_CA_BUNDLE at its CA bundle (PEM), or, not recommended, select "
                        f"'Trust any certificate (not secure)' (insecure)")
+    if isinstance(exc, TlsSetupError):
+        return False, (f"the local TLS setup is unusable ({exc}); point REQUESTS_CA_BUNDLE at an existing CA "
+                       f"bundle file (PEM) or unset it")
     if isinstance(exc, TRANSIENT_EXCEPTIONS):
         return True, f"{type(exc).__name__} talking to {host}; check the network and proxy settings, then try again"
     return False, f"{type(exc).__name__} for a request to {host}; check the Server URL and the proxy settings"
@@ -600,10 +608,27 @@ class TokenEndpoints:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            what = "a body that is not JSON" if data is None else f"a JSON {_json_type(data)} instead of an object"
-            raise AuthError(f"The sign-in endpoint {host} answered HTTP {status} with {what}{shown}; check the "
+            problem = "a body that is not JSON" if data is None else f"a JSON {_json_type(data)} instead of an object"
+        else:
+            problem = _token_answer_problem(url, data) if status < 400 else None
+        if problem:
+            raise AuthError(f"The sign-in endpoint {host} answered HTTP {status} with {problem}{shown}; check the "
                             f"Azure Cloud (or Authority URL) and the proxy settings.")
         return response
+
+
+def _token_answer_problem(url: str, data: dict[str, Any]) -> str | None:
+    """What is wrong with a successful sign-in answer MSAL would otherwise trip over (None if nothing)."""
+    if urlsplit(url).path.endswith("/.well-known/openid-configuration"):
+        missing = [k for k in ("authorization_endpoint", "token_endpoint") if not isinstance(data.get(k), str)]
+        return f"a discovery document without {' and '.join(missing)}" if missing else None
+    if "access_token" in data and (not isinstance(data["access_token"], str) or not data["access_token"]):
+        return "an access token that is not a string"
+    for key in ("expires_in", "expires_on"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not str(value).strip().isdigit()):
+            return f"an `{key}` that is not a whole number of seconds"
+    return None
 
 
 class Credential:
@@ -697,8 +722,8 @@ class Credential:
                             f"Tenant ID, Authority URL and credentials.") from None
         except (KeyError, TypeError, AttributeError, IndexError) as exc:  # MSAL reading an odd document
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: the sign-in endpoint answered in a form "
-                            f"MSAL cannot read ({type(exc).__name__}); check the Azure Cloud (or Authority "
-                            f"URL) and any proxy in between.") from None
+                            f"MSAL cannot read; check the Azure Cloud (or Authority URL) and any proxy in "
+                            f"between.") from None
         except Exception as exc:
             module = type(exc).__module__
             if module.startswith("jwt") and s.auth_kind is AuthKind.CERTIFICATE:  # PyJWT's InvalidKeyError
