@@ -189,8 +189,7 @@ def build(module: Path, manifest_path: Path, out: Path, *, replace_official: boo
     description = _read(Path(f"{stem}_description.md"), "detailed description")
     image_png = _read_png(Path(f"{stem}_image.png"))
     identity = OFFICIAL if replace_official else SIDE_BY_SIDE
-    version = PACK_VERSION
-    unified = unified_yaml(manifest, module_text, description, image_png, identity, version)
+    unified = unified_yaml(manifest, module_text, description, image_png, identity)
     text = dump_yaml(unified)
     out.mkdir(parents=True, exist_ok=True)
     result = Package(yml=out / OUTPUT_NAME, identity=identity)
@@ -200,7 +199,7 @@ def build(module: Path, manifest_path: Path, out: Path, *, replace_official: boo
         readme = manifest_path.parent / "README.md"
         result.zip = out / f"{PACK_ID}.zip"
         write_pack(result.zip, text, identity, integration_readme=readme.read_text(encoding="utf-8")
-                   if readme.is_file() else None, version=version)
+                   if readme.is_file() else None, version=PACK_VERSION)
         result.files.append(result.zip)
     return result
 
@@ -251,17 +250,23 @@ def write_content_tree(root: Path, module: Path, manifest_path: Path, identity: 
     (pack / ".secrets-ignore").write_text("", encoding="utf-8")
     (pack / ".pack-ignore").write_text(f"[file:{INTEGRATION_DIR}.yml]\nignore={','.join(IGNORED_RULES)}\n",
                                        encoding="utf-8")
-    config = root / "Config"
-    config.mkdir(exist_ok=True)
-    lists = {"approved_categories.json": {"approved_list": list(APPROVED_CATEGORIES)},
-             "approved_usecases.json": {"approved_list": []},
-             "approved_tags.json": {"approved_list": {"common": [], "xsoar": [], "marketplacev2": [], "xpanse": []}},
-             "compliant_policies.json": {"policies": []}}
+    _write_sdk_config(root / "Config")
+    return folder
+
+
+def _write_sdk_config(config: Path) -> None:
+    """The lists demisto-sdk reads from a content repository's Config/ (otherwise it fetches them)."""
+    lists: dict[str, Any] = {
+        "approved_categories.json": {"approved_list": list(APPROVED_CATEGORIES)},
+        "approved_usecases.json": {"approved_list": []},
+        "approved_tags.json": {"approved_list": {"common": [], "xsoar": [], "marketplacev2": [], "xpanse": []}},
+        "compliant_policies.json": {"policies": []},
+    }
     for name in ("core_packs_list", "core_packs_mpv2_list", "core_packs_xpanse_list", "core_packs_platform_list"):
         lists[f"{name}.json"] = {"core_packs_list": [], "update_core_packs_list": []}
+    config.mkdir(parents=True, exist_ok=True)
     for name, content in lists.items():
         (config / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-    return folder
 
 
 def pack_metadata(identity: Identity, version: str) -> dict[str, Any]:
