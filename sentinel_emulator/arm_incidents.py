@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from . import models, views
 from .context import Ctx, asc, desc, property_checker
 from .errors import bad_request, json_response, not_found
-from .store import Record, Workspace
+from .state import Record, Workspace
 
 INCIDENT_TYPE = "Microsoft.Azure.Sentinel.Incident"
 RELATION_NAME = re.compile(r"^[a-zA-Z0-9-]{3,63}$")

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from . import models, odata, views
 from .context import Ctx, asc, desc, property_checker
 from .errors import ArmError, bad_request, json_response, not_found
-from .store import Record, Workspace
+from .state import Record, Workspace
 
 View = Callable[[Workspace, Record], dict]
 
@@ -611,12 +611,10 @@ def get_workspace(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
     with ctx.store.lock:
         workspace = ctx.workspace(sub, rg, ws)
         group = ctx.store.resource_groups[(sub.lower(), rg.lower())]
-    customer_id = hashlib.md5(workspace.arm_id.lower().encode()).hexdigest()
-    customer_id = f"{customer_id[:8]}-{customer_id[8:12]}-{customer_id[12:16]}-{customer_id[16:20]}-{customer_id[20:]}"
     return json_response({
         "id": workspace.arm_id, "name": workspace.name, "type": "Microsoft.OperationalInsights/workspaces",
         "location": group["location"],
-        "properties": {"customerId": customer_id, "provisioningState": "Succeeded", "retentionInDays": 90,
+        "properties": {"customerId": workspace.customer_id, "provisioningState": "Succeeded", "retentionInDays": 90,
                        "sku": {"name": "PerGB2018"}},
     })
 

@@ -10,7 +10,8 @@ from werkzeug.wrappers import Request
 
 from . import odata
 from .errors import ArmError, bad_request
-from .store import Caller, Record, Store, Workspace
+from .state import Caller, Record, Workspace
+from .store import Store
 
 PAGE_SIZE = 50
 ENVELOPE_PATHS = ("id", "name", "type", "etag", "kind")

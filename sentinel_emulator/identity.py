@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from .clock import Clock, format_utc, system_clock
 from .errors import AadError, ArmError
-from .store import Caller
+from .state import Caller
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 RESERVED_SCOPES = {"openid", "profile", "offline_access"}

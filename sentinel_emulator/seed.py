@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 import threading
 from .clock import to_datetime
-from .store import ANALYST, Store
+from .state import ANALYST
+from .store import Store
 
 PRODUCTS = (
     "Azure Sentinel", "Microsoft Defender for Endpoint", "Microsoft Defender for Cloud",

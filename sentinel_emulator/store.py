@@ -10,77 +10,15 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator
 
 from . import models, views
 from .clock import Clock, format_offset, format_utc, system_clock
 from .errors import ArmError, not_found
+from .state import ANALYST, HUMAN_ANALYST, Caller, Record, Workspace
 
-HUMAN_ANALYST = {
-    "objectId": "2046feea-040d-4a46-9e2b-91c2941bfa70",
-    "email": "ada.analyst@contoso.com",
-    "name": "Ada Analyst",
-    "userPrincipalName": "ada.analyst@contoso.com",
-}
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who made a write: shown as comment author, createdBy, updatedBy..."""
-
-    principal: str
-    object_id: str
-    name: str
-    email: str | None = None
-    upn: str | None = None
-
-    def client_info(self) -> dict:
-        info = {"email": self.email, "name": self.name, "objectId": self.object_id, "userPrincipalName": self.upn}
-        return {k: v for k, v in info.items() if v is not None}
-
-    def user_info(self) -> dict:
-        info = {"email": self.email, "name": self.name, "objectId": self.object_id}
-        return {k: v for k, v in info.items() if v is not None}
-
-
-ANALYST = Caller("analyst", HUMAN_ANALYST["objectId"], HUMAN_ANALYST["name"],
-                 HUMAN_ANALYST["email"], HUMAN_ANALYST["userPrincipalName"])
-
-
-@dataclass
-class Record:
-    """One stored resource. `children` holds sub-collections (comments, relations, tasks, items, actions)."""
-
-    name: str
-    etag: str
-    properties: dict
-    kind: str | None = None
-    hidden: bool = False
-    children: dict[str, dict[str, "Record"]] = field(default_factory=lambda: defaultdict(dict))
-    alerts: list[dict] = field(default_factory=list)
-    entities: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class Workspace:
-    subscription: str
-    resource_group: str
-    name: str
-    incidents: dict[str, Record] = field(default_factory=dict)
-    next_incident_number: int = 1
-    collections: dict[str, dict[str, Record]] = field(default_factory=lambda: defaultdict(dict))
-
-    @property
-    def arm_id(self) -> str:
-        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-                f"/providers/Microsoft.OperationalInsights/workspaces/{self.name}")
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.arm_id}/providers/Microsoft.SecurityInsights"
+__all__ = ["ANALYST", "HUMAN_ANALYST", "Caller", "Record", "Store", "Workspace"]
 
 
 class Store:
