@@ -14,11 +14,12 @@ from typing import Callable
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from . import entra, routing
-from .context import Ctx
+from . import entra, routing, validation
+from .context import Ctx, parse_json
 from .errors import AadError, ArmError, aad_error_response, arm_error_response, json_response
 from .faults import FaultInjector
 from .identity import Identity
+from .schema import spec_validator
 from .store import Store
 from .throttle import Throttle
 
@@ -80,6 +81,9 @@ class EmulatorApp:
         except ResetConnection:
             self._log(record)
             raise
+        if response.status_code == 204 or not response.get_data():
+            response.set_data(b"")
+            response.headers.pop("Content-Type", None)  # an empty answer has no content type (not text/plain)
         record.status = response.status_code
         self._log(record)
         return response(environ, start_response)
@@ -152,6 +156,9 @@ class EmulatorApp:
                            f"{operation}_ObservationWindow_00:05:00. For more information, refer to - "
                            "https://aka.ms/srpthrottlinglimits",
                            {"Retry-After": str(decision.retry_after), header: "0"})
+        validation.check_path(args, route.operation)
+        if route.operation is not None and route.operation.body is not None:
+            validation.check_body(spec_validator(), route.operation, parse_json(request))
         response = route.handler(Ctx(request, self.store, issued.caller, version), **args)
         response.headers[header] = str(decision.remaining)
         response.headers["x-ms-request-id"] = str(uuid.uuid4())

@@ -506,7 +506,10 @@ def put_automation_rule(ctx: Ctx, sub: str, rg: str, ws: str, name: str) -> Resp
 
 
 def delete_automation_rule(ctx: Ctx, sub: str, rg: str, ws: str, name: str) -> Response:
-    return _delete(ctx, AUTOMATION_RULES, sub, rg, ws, name)
+    """The spec gives this DELETE an object schema: 200 answers `{}` (Microsoft's SDK parses it)."""
+    with ctx.store.lock:
+        gone = ctx.workspace(sub, rg, ws).collections[AUTOMATION_RULES.key].pop(name, None)
+    return json_response({}) if gone else Response(status=204)
 
 
 def list_data_connectors(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:

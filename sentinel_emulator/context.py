@@ -39,6 +39,18 @@ def same_etag(a: str | None, b: str | None) -> bool:
     return norm(a) == norm(b)
 
 
+def parse_json(request: Request) -> Any:
+    """The request body as JSON ({} when empty), or ARM's 400 for a body that is not JSON."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise bad_request("The request content was invalid and could not be deserialized: "
+                          "the body is not valid JSON.", "InvalidRequestContent") from None
+
+
 @dataclass
 class Ctx:
     request: Request
@@ -51,14 +63,7 @@ class Ctx:
         return self.request.host_url.rstrip("/")
 
     def json(self) -> Any:
-        raw = self.request.get_data(cache=True)
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise bad_request("The request content was invalid and could not be deserialized: "
-                              "the body is not valid JSON.", "InvalidRequestContent") from None
+        return parse_json(self.request)
 
     def workspace(self, sub: str, rg: str, ws: str) -> Workspace:
         return self.store.workspace(sub, rg, ws)
