@@ -10,6 +10,7 @@ from . import models, views
 from .context import Ctx, asc, desc, property_checker
 from .errors import bad_request, json_response, not_found
 from .state import Record, Workspace
+from .store import related_fields
 
 INCIDENT_TYPE = "Microsoft.Azure.Sentinel.Incident"
 RELATION_NAME = re.compile(r"^[a-zA-Z0-9-]{3,63}$")
@@ -151,19 +152,6 @@ def delete_comment(ctx: Ctx, sub: str, rg: str, ws: str, iid: str, cid: str) -> 
 # region relations
 
 
-def _related(resource_id: str) -> dict:
-    """relatedResourceName/Type/Kind derived from an ARM id."""
-    parts = [p for p in resource_id.split("/") if p]
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered or len(parts) < 4:
-        raise bad_request(f"relatedResourceId '{resource_id}' is not a valid ARM resource id.")
-    at = len(lowered) - 1 - lowered[::-1].index("providers")
-    tail = parts[at + 1:]
-    if len(tail) < 3:
-        raise bad_request(f"relatedResourceId '{resource_id}' is not a valid ARM resource id.")
-    return {"relatedResourceName": tail[-1], "relatedResourceType": "/".join([tail[0]] + tail[1:-1:2])}
-
-
 def _entity_kind(workspace: Workspace, name: str) -> str | None:
     for inc in workspace.incidents.values():
         if any(a["name"] == name for a in inc.alerts):
@@ -172,6 +160,22 @@ def _entity_kind(workspace: Workspace, name: str) -> str | None:
             if entity["name"] == name:
                 return entity["kind"]
     return None
+
+
+def _check_related(workspace: Workspace, derived: dict) -> None:
+    """A bookmark or alert/entity of this workspace must exist; an entity's kind is filled in."""
+    if not derived["relatedResourceId"].lower().startswith(workspace.prefix.lower() + "/"):
+        return
+    name, kind = derived["relatedResourceName"], derived["relatedResourceType"].lower()
+    if kind == "microsoft.securityinsights/bookmarks" and name not in workspace.collections["bookmarks"]:
+        raise bad_request(f"The related resource '{derived['relatedResourceId']}' was not found: no bookmark "
+                          f"'{name}' in workspace '{workspace.name}'.")
+    if kind == "microsoft.securityinsights/entities":
+        entity_kind = _entity_kind(workspace, name)
+        if entity_kind is None:
+            raise bad_request(f"The related resource '{derived['relatedResourceId']}' was not found: no alert or "
+                              f"entity '{name}' in workspace '{workspace.name}'.")
+        derived["relatedResourceKind"] = entity_kind
 
 
 def list_relations(ctx: Ctx, sub: str, rg: str, ws: str, iid: str) -> Response:
@@ -197,14 +201,11 @@ def put_relation(ctx: Ctx, sub: str, rg: str, ws: str, iid: str, rid: str) -> Re
     body = ctx.json()
     props = models.properties_of(body, "relation")
     models.require(props, ("relatedResourceId",), "relation")
-    derived = {"relatedResourceId": props["relatedResourceId"], **_related(str(props["relatedResourceId"]))}
+    derived = {"relatedResourceId": props["relatedResourceId"], **related_fields(str(props["relatedResourceId"]))}
     store = ctx.store
     with store.lock:
         workspace, rec = _incident(ctx, sub, rg, ws, iid)
-        if derived["relatedResourceType"].lower().endswith("/entities"):
-            kind = _entity_kind(workspace, derived["relatedResourceName"])
-            if kind:
-                derived["relatedResourceKind"] = kind
+        _check_related(workspace, derived)
         existing = rec.children["relations"].get(rid)
         if existing is not None:
             ctx.check_etag(body, existing, f"{workspace.prefix}/incidents/{iid}/relations/{rid}")

@@ -390,6 +390,7 @@ class ListQuery:
     orderby: list[OrderKey] | None = None
     top: int | None = None
     skip_token: str | None = None
+    scope: str = ""  # more of what a $skipToken is bound to (e.g. a POST body's criteria); not in the nextLink
 
 
 def parse_top(raw: str | None, maximum: int | None) -> int | None:
@@ -414,7 +415,7 @@ def paginate(
 ) -> dict:
     """Filter, sort and cut one page; the nextLink carries the last item's sort position."""
     orderby = query.orderby or default_order
-    digest = _token_digest(orderby, query.filter_text)
+    digest = _token_digest(orderby, query.filter_text + query.scope)
     selected = [it for it in items if query.predicate is None or query.predicate(it)]
     keyed = [(_item_key(it, orderby, resolver), it) for it in selected]
     keyed.sort(key=cmp_to_key(lambda a, b: _cmp_keys(a[0], b[0], orderby)))

@@ -35,6 +35,7 @@ COMMENTS = (
     "Triage started; checking sign-in logs.", "Reset the user's password and revoked sessions.",
     "Host isolated by the on-call analyst.", "False alarm: approved penetration test.",
 )
+TASKS = ("Reset the user's password", "Isolate the host", "Collect a memory image", "Notify the asset owner")
 CLASSIFY = {"TruePositive": "SuspiciousActivity", "BenignPositive": "SuspiciousButExpected",
             "FalsePositive": "InaccurateData"}
 
@@ -154,6 +155,64 @@ def seed_resources(store: Store, rng: random.Random) -> None:
                               ("MicrosoftThreatProtection", "MicrosoftThreatProtection",
                                {"incidents": {"state": "Enabled"}})):
         store.put_record("dataConnectors", store_id(rng), {"tenantId": tenant, "dataTypes": types}, kind=kind)
+
+
+def seed_more_resources(store: Store, seed: int) -> None:
+    """The rest of a full integration's resources: NRT and incident-creation rules, another template,
+    automation rule and bookmarks, and tasks and bookmark relations on some incidents. Its own RNG,
+    so the incidents `seed_incidents` draws stay the same."""
+    rng = random.Random(f"resources-{seed}")
+    stamp = store.now()
+    who = ANALYST.client_info()
+    store.put_record("alertRules", store_id(rng), {
+        "displayName": "Sign-in from a TOR exit node (NRT)", "description": "Near-real-time sign-in check",
+        "severity": "Medium", "enabled": True, "tactics": ["InitialAccess"], "techniques": ["T1078"],
+        "query": "SigninLogs | where IPAddress in (TorExitNodes)", "suppressionDuration": "PT1H",
+        "suppressionEnabled": False, "lastModifiedUtc": stamp,
+        "incidentConfiguration": {"createIncident": True, "groupingConfiguration": {
+            "enabled": False, "reopenClosedIncident": False, "lookbackDuration": "PT5H",
+            "matchingMethod": "AllEntities"}},
+    }, kind="NRT")
+    store.put_record("alertRules", store_id(rng), {
+        "displayName": "Create incidents from Microsoft Defender for Cloud alerts", "enabled": True,
+        "productFilter": "Azure Security Center", "severitiesFilter": ["High", "Medium"],
+        "displayNamesFilter": [], "displayNamesExcludeFilter": [], "lastModifiedUtc": stamp,
+    }, kind="MicrosoftSecurityIncidentCreation")
+    store.put_record("alertRuleTemplates", "b3cfc7c0-092c-481c-a55b-34a3979758cb", {
+        "displayName": "Create incidents based on Microsoft Defender for Cloud alerts",
+        "description": "Creates an incident for each alert from Microsoft Defender for Cloud",
+        "productFilter": "Azure Security Center", "status": "Available", "alertRulesCreatedByTemplateCount": 0,
+        "createdDateUTC": "2019-07-16T00:00:00Z", "lastUpdatedDateUTC": "2021-03-12T00:00:00Z",
+        "requiredDataConnectors": [{"connectorId": "AzureSecurityCenter", "dataTypes": ["SecurityAlert (ASC)"]}],
+    }, kind="MicrosoftSecurityIncidentCreation")
+    store.put_record("automationRules", store_id(rng), {
+        "displayName": "Assign high-severity incidents to Ada", "order": 2,
+        "triggeringLogic": {"isEnabled": True, "triggersOn": "Incidents", "triggersWhen": "Created",
+                            "conditions": [{"conditionType": "Property", "conditionProperties": {
+                                "propertyName": "IncidentSeverity", "operator": "Equals",
+                                "propertyValues": ["High"]}}]},
+        "actions": [{"order": 1, "actionType": "ModifyProperties", "actionConfiguration": {
+            "owner": {"objectId": ANALYST.object_id, "email": ANALYST.email, "assignedTo": ANALYST.name,
+                      "userPrincipalName": ANALYST.upn, "ownerType": "User"}}}],
+        "createdTimeUtc": stamp, "lastModifiedTimeUtc": stamp, "createdBy": who, "lastModifiedBy": who,
+    })
+    bookmarks = [next(store.records("bookmarks")).name]
+    for title, query in (("Rare process on a domain controller", "SecurityEvent | where EventID == 4688"),
+                         ("Mailbox forwarding to an external domain", "OfficeActivity | take 5")):
+        name = store_id(rng)
+        store.put_record("bookmarks", name, {
+            "displayName": title, "query": query, "labels": ["hunting"], "notes": "Seeded bookmark",
+            "created": store.now_offset(), "updated": store.now_offset(), "eventTime": store.now_offset(),
+            "createdBy": ANALYST.user_info(), "updatedBy": ANALYST.user_info()})
+        bookmarks.append(name)
+    workspace = store.default
+    for number, rec in enumerate(store.incident_records()):
+        if number % 4 == 0:
+            store.add_task(rec.name, rng.choice(TASKS), rng.choice(("New", "New", "Completed")),
+                           name=store_id(rng))
+        if number % 7 == 0 and workspace is not None:
+            bookmark = bookmarks[number % len(bookmarks)]
+            store.add_relation(rec.name, f"{workspace.prefix}/bookmarks/{bookmark}", name=store_id(rng))
 
 
 class LiveFeed:

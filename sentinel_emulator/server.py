@@ -23,7 +23,7 @@ from .app import EmulatorApp, RequestRecord, ResetConnection
 from .clock import Clock, system_clock
 from .faults import FaultInjector
 from .identity import App, Certificate, Identity, ManagedIdentity, make_certificate
-from .seed import LiveFeed, seed_incidents, seed_resources
+from .seed import LiveFeed, seed_incidents, seed_more_resources, seed_resources
 from .store import Store
 from .throttle import Limit, Throttle
 
@@ -34,6 +34,7 @@ CERT_CLIENT_ID = "5b8d3fa2-1c4e-4a6b-9d7f-8e0a2b3c4d5e"
 MI_SYSTEM_CLIENT_ID = "6c9e4ab3-2d5f-4b7c-8e1a-9f0b3c4d5e6f"
 MI_USER_CLIENT_ID = "7daf5bc4-3e6a-4c8d-9f2b-0a1c4d5e6f70"
 SUBSCRIPTION_ID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+SECOND_SUBSCRIPTION_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 RESOURCE_GROUP = "sentinel-rg"
 WORKSPACE = "sentinel-ws"
 
@@ -95,6 +96,7 @@ class Emulator:
 
         self.store = Store(self.clock, TENANT_ID, seed)
         self.store.add_subscription(SUBSCRIPTION_ID)
+        self.store.add_subscription(SECOND_SUBSCRIPTION_ID, "Sentinel Emulator (staging)")
         self.store.add_resource_group(SUBSCRIPTION_ID, RESOURCE_GROUP, tags={"env": "emulator", "team": "soc"})
         self.store.add_resource_group(SUBSCRIPTION_ID, "shared-rg", tags={"env": "shared"})
         self.store.add_resource_group(SUBSCRIPTION_ID, "untagged-rg")
@@ -102,6 +104,7 @@ class Emulator:
         rng = random.Random(seed)
         seed_resources(self.store, rng)
         seed_incidents(self.store, seed, rng)
+        seed_more_resources(self.store, seed)
 
         self.identity = Identity(TENANT_ID, self.clock, token_lifetime)
         self.identity.register_app(App(CLIENT_ID, "Sentinel Emulator App", "9e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b",

@@ -28,7 +28,7 @@ def related_bookmarks(ws: Workspace, rec: Record) -> list[Record]:
     for rel in rec.children["relations"].values():
         if rel.properties.get("relatedResourceType", "").lower() == f"{SI}/bookmarks".lower():
             bookmark = ws.collections["bookmarks"].get(rel.properties.get("relatedResourceName", ""))
-            if bookmark is not None:
+            if bookmark is not None and bookmark not in found:
                 found.append(bookmark)
     return found
 

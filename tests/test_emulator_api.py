@@ -127,7 +127,11 @@ def test_incident_children_match_the_spec(arm, seeded):
     assert_spec(comments, "Incidents.json", "IncidentCommentList")
     relations = arm.call("GET", f"/incidents/{name}/relations").json()
     assert_spec(relations, "Incidents.json", "RelationList")
-    assert relations["value"][0]["properties"]["relatedResourceType"] == "Microsoft.SecurityInsights/bookmarks"
+    related = {r["name"]: r["properties"] for r in relations["value"]}
+    assert related["rel-bookmark-1"]["relatedResourceType"] == "Microsoft.SecurityInsights/bookmarks"
+    alert_relations = [r for r in related.values() if r.get("relatedResourceKind") == "SecurityAlert"]
+    assert sorted(r["relatedResourceName"] for r in alert_relations) == sorted(
+        a["name"] for a in alerts.json()["value"])
     tasks = arm.call("GET", f"/incidents/{name}/tasks").json()
     assert_spec(tasks, "Incidents.json", "IncidentTaskList")
 
