@@ -4,7 +4,6 @@ handler; every request is logged (never its Authorization header)."""
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -19,6 +18,7 @@ from .context import Ctx, parse_json
 from .errors import AadError, ArmError, aad_error_response, arm_error_response, json_response
 from .faults import FaultInjector
 from .identity import Identity
+from .recording import RequestLog, RequestRecord, ResetConnection
 from .schema import spec_validator
 from .store import Store
 from .throttle import Throttle
@@ -36,27 +36,6 @@ FAULT_ERRORS = {
 }
 
 
-MAX_LOG = 200_000  # a long-running CLI keeps only the newest records
-
-
-class ResetConnection(ConnectionResetError):
-    """Raised by the app to make the server drop the connection without a response."""
-
-
-@dataclass
-class RequestRecord:
-    """One request as the emulator saw it. No headers are kept, so no Authorization either."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    host: str
-    endpoint: str | None = None
-    status: int | None = None  # None: the connection was reset on purpose
-    principal: str | None = None
-    fault: str | None = None
-
-
 @dataclass
 class EmulatorApp:
     store: Store
@@ -67,11 +46,14 @@ class EmulatorApp:
     sleep: Callable[[float], None] = time.sleep
     audiences: set[str] = field(default_factory=set)
     authority: str = ""
-    requests: list[RequestRecord] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
 
     def __post_init__(self) -> None:
         self.map, self.routes = routing.build_map(entra.ROUTES)
-        self._log_lock = threading.Lock()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.log.records
 
     def __call__(self, environ: dict, start_response: Callable) -> object:
         request = Request(environ)
@@ -89,10 +71,7 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def _log(self, record: RequestRecord) -> None:
-        with self._log_lock:
-            self.requests.append(record)
-            if len(self.requests) > MAX_LOG:
-                del self.requests[: MAX_LOG // 2]
+        self.log.append(record)
 
     def dispatch(self, request: Request, record: RequestRecord) -> Response:
         is_arm = routing.is_arm_path(request.path)

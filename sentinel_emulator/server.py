@@ -23,6 +23,7 @@ from .app import EmulatorApp, RequestRecord, ResetConnection
 from .clock import Clock, system_clock
 from .faults import FaultInjector
 from .identity import App, Certificate, Identity, ManagedIdentity, make_certificate
+from .loganalytics import QueryApp
 from .seed import LiveFeed, seed_incidents, seed_more_resources, seed_resources
 from .store import Store
 from .throttle import Limit, Throttle
@@ -76,8 +77,10 @@ class Emulator:
 
     def __init__(self, port: int = 0, seed: int = 0, faults: str = "", latency_ms: int = 0, live: bool = False,
                  tls: bool = True, clock: Clock | None = None, *, token_lifetime: int = 3600,
-                 reads: Limit = Limit(250, 25.0), writes: Limit = Limit(200, 10.0), live_interval: float = 3.0) -> None:
+                 reads: Limit = Limit(250, 25.0), writes: Limit = Limit(200, 10.0), live_interval: float = 3.0,
+                 query_port: int = 0) -> None:
         self.port = port
+        self.query_port = query_port
         self.seed = seed
         self.tls = tls
         self.live = live
@@ -123,7 +126,11 @@ class Emulator:
         self.throttle = Throttle(self.clock, reads, writes)
         self.faults = FaultInjector(faults, seed)
         self.app = EmulatorApp(self.store, self.identity, self.throttle, self.faults, latency_ms)
+        self.query_app = QueryApp(self.store, self.identity, self.faults, self.app.log,
+                                  latency_ms=lambda: self.app.latency_ms)
         self._server: BaseWSGIServer | None = None
+        self._query_server: BaseWSGIServer | None = None
+        self._query_thread: threading.Thread | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
         self._live: LiveFeed | None = None
@@ -147,11 +154,24 @@ class Emulator:
         self._server = make_server(HOST, self.port, self.app, threaded=True, request_handler=_Handler,
                                    ssl_context=context)
         self.port = self._server.port
+        try:
+            self._query_server = make_server(HOST, self.query_port, self.query_app, threaded=True,
+                                             request_handler=_Handler, ssl_context=context)
+        except OSError:
+            self._server.server_close()
+            self._server = None
+            raise
+        self.query_port = self._query_server.port
         self.app.audiences = {self.base_url}
         self.app.authority = f"{self.base_url}/{TENANT_ID}"
+        self.query_app.audience = self.query_url
+        self.query_app.authority = self.app.authority
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="sentinel-emulator", daemon=True)
         self._thread.start()
+        self._query_thread = threading.Thread(target=self._query_server.serve_forever, kwargs={"poll_interval": 0.1},
+                                              name="sentinel-emulator-query", daemon=True)
+        self._query_thread.start()
         if self.live:
             self._live = LiveFeed(self.store, self.seed, self.live_interval)
             self._live.start()
@@ -161,13 +181,15 @@ class Emulator:
         if self._live is not None:
             self._live.stop()
             self._live = None
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for server in (self._server, self._query_server):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        self._server = self._query_server = None
+        for thread in (self._thread, self._query_thread):
+            if thread is not None:
+                thread.join(timeout=5)
+        self._thread = self._query_thread = None
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -187,7 +209,13 @@ class Emulator:
         return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
 
     @property
+    def query_url(self) -> str:
+        """The Log Analytics query API's base URL (its own origin; also its token audience)."""
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.query_port}"
+
+    @property
     def requests(self) -> list[RequestRecord]:
+        """Every request of every host (ARM, identity, query API) in arrival order; `host` tells them apart."""
         return self.app.requests
 
     @property
@@ -203,6 +231,7 @@ class Emulator:
             "creds_client_id": {"identifier": "", "password": CLIENT_ID},
             "credentials": {"identifier": "", "password": self.client_secret},
             "subscriptionID": SUBSCRIPTION_ID, "resourceGroupName": RESOURCE_GROUP, "workspaceName": WORKSPACE,
+            "log_analytics_url": self.query_url,
         }
 
     def certificate_params(self) -> dict:
@@ -241,6 +270,11 @@ class Emulator:
         self.faults.set_outage(on)
 
     def set_latency(self, latency_ms: int) -> None:
+        """Delay added to every ARM and query API call."""
         self.app.latency_ms = latency_ms
+
+    def set_query_partial(self, on: bool) -> None:
+        """While on, every query API answer carries a PartialError beside its tables."""
+        self.query_app.partial = on
 
     # endregion

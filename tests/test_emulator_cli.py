@@ -15,7 +15,7 @@ from sentinel_emulator import cli
 from sentinel_emulator.testing import trusting_session
 
 PARAM_KEYS = {"azure_cloud", "server_url", "authority_url", "creds_tenant_id", "creds_client_id", "credentials",
-              "subscriptionID", "resourceGroupName", "workspaceName"}
+              "subscriptionID", "resourceGroupName", "workspaceName", "log_analytics_url"}
 
 
 def _first_line(process: subprocess.Popen, timeout: float = 20.0) -> str:
