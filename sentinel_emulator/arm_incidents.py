@@ -6,7 +6,7 @@ import re
 
 from werkzeug.wrappers import Response
 
-from . import models, views
+from . import models, odata, views
 from .context import Ctx, asc, desc, property_checker
 from .errors import bad_request, json_response, not_found
 from .state import Record, Workspace
@@ -25,13 +25,47 @@ def _incident(ctx: Ctx, sub: str, rg: str, ws: str, iid: str) -> tuple[Workspace
 # region incidents
 
 
+# properties whose stored value is the value the API shows (the rest are derived when rendering)
+STORED_AS_SHOWN = frozenset((
+    "title", "description", "severity", "status", "classification", "classificationComment",
+    "classificationReason", "firstActivityTimeUtc", "lastActivityTimeUtc", "createdTimeUtc", "lastModifiedTimeUtc",
+    "incidentNumber", "providerName", "providerIncidentId"))
+BY_NUMBER = [asc("properties/incidentNumber")]  # the order of workspace.incidents (numbers are handed out in order)
+
+
+def _incident_resolver(workspace: Workspace) -> odata.Resolver:
+    """$filter/$orderby paths read from the stored record; an incident is rendered (once per request)
+    only when a path needs another derived value (labels, additionalData, incidentUrl)."""
+    rendered: dict[int, dict] = {}
+
+    def resolve(rec: Record, path: str) -> object:
+        if path == "name":
+            return rec.name
+        head, _, prop = path.partition("/")
+        if head == "properties" and prop in STORED_AS_SHOWN:
+            return rec.properties.get(prop)
+        if head == "properties" and prop.startswith("owner/"):
+            return views.incident_owner(rec.properties).get(prop[len("owner/"):])
+        view = rendered.get(id(rec))
+        if view is None:
+            view = rendered[id(rec)] = views.incident(workspace, rec)
+        return odata.default_resolver(view, path)
+
+    return resolve
+
+
 def list_incidents(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
+    """Filters and sorts the stored records; renders only the page. `$orderby=properties/incidentNumber`
+    (either direction) scans in stored order and stops when the page is full."""
     check = property_checker(INCIDENT_TYPE, models.INCIDENT_PROPERTIES)
-    query = ctx.list_query(check, max_top=1000)
     with ctx.store.lock:
         workspace = ctx.workspace(sub, rg, ws)
-        items = [views.incident(workspace, r) for r in workspace.incidents.values() if not r.hidden]
-    return json_response(ctx.page(items, query, [desc("properties/createdTimeUtc")]))
+        resolver = _incident_resolver(workspace)
+        query = ctx.list_query(check, max_top=1000, resolver=resolver)
+        visible = [r for r in workspace.incidents.values() if not r.hidden]
+        body = ctx.page(visible, query, [desc("properties/createdTimeUtc")], resolver, presorted=BY_NUMBER,
+                        render=lambda rec: views.incident(workspace, rec))
+    return json_response(body)
 
 
 def get_incident(ctx: Ctx, sub: str, rg: str, ws: str, iid: str) -> Response:

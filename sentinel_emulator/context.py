@@ -90,10 +90,11 @@ class Ctx:
         query.top = odata.parse_top(args.get("$top"), max_top)
         return query
 
-    def page(self, items: Iterable[dict], query: odata.ListQuery, default_order: list[odata.OrderKey],
-             resolver: odata.Resolver = odata.default_resolver) -> dict:
+    def page(self, items: Iterable[Any], query: odata.ListQuery, default_order: list[odata.OrderKey],
+             resolver: odata.Resolver = odata.default_resolver, **options: Any) -> dict:
+        """One page of `items` (see odata.paginate for `presorted` and `render`)."""
         return odata.paginate(items, query, self.request.base_url, {"api-version": self.api_version},
-                              default_order, resolver, PAGE_SIZE)
+                              default_order, resolver, PAGE_SIZE, **options)
 
 
 def asc(path: str) -> odata.OrderKey:

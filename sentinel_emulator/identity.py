@@ -58,8 +58,9 @@ class ManagedIdentity:
         return "system" if self.system else self.client_id
 
     def caller(self) -> Caller:
-        name = "System-assigned identity" if self.system else "User-assigned identity"
-        return Caller(self.principal, self.object_id, name)
+        """As Sentinel shows it (comment author, createdBy): a user-assigned identity by its resource name."""
+        name = "System-assigned identity" if self.system else self.resource_id.rstrip("/").rsplit("/", 1)[-1]
+        return Caller(self.principal, self.object_id, name or "User-assigned identity")
 
 
 class TokenRejected(Exception):

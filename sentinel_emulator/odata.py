@@ -24,7 +24,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import cmp_to_key
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, urlencode
 
@@ -345,8 +344,8 @@ def parse_orderby(text: str | None, check_path: Callable[[str], None] = lambda p
     return keys
 
 
-def _item_key(item: dict, keys: list[OrderKey], resolver: Resolver) -> list:
-    return [sort_key(resolver(item, k.path)) for k in keys] + [sort_key(item.get("name"))]
+def _item_key(item: Any, keys: list[OrderKey], resolver: Resolver) -> list:
+    return [sort_key(resolver(item, k.path)) for k in keys] + [sort_key(resolver(item, "name"))]
 
 
 def _cmp_keys(a: list, b: list, keys: list[OrderKey]) -> int:
@@ -405,27 +404,34 @@ def parse_top(raw: str | None, maximum: int | None) -> int | None:
 
 
 def paginate(
-    items: Iterable[dict],
+    items: Iterable[Any],
     query: ListQuery,
     next_link_base: str,
     extra_params: dict[str, str],
     default_order: list[OrderKey],
     resolver: Resolver = default_resolver,
     page_size: int = 50,
+    *,
+    presorted: list[OrderKey] | None = None,
+    render: Callable[[Any], dict] | None = None,
 ) -> dict:
-    """Filter, sort and cut one page; the nextLink carries the last item's sort position."""
+    """Filter, sort and cut one page; the nextLink carries the last item's sort position.
+
+    `presorted`: the order `items` (a sequence) already has, by a unique first key. When the query asks
+    for that order (or its reverse), no sort happens and the scan stops once the page is full, so a
+    page costs what it returns rather than what the collection holds. `render` turns the page's items
+    into their JSON (the filter and sort see the items as they are, through `resolver`)."""
     orderby = query.orderby or default_order
     digest = _token_digest(orderby, query.filter_text + query.scope)
-    selected = [it for it in items if query.predicate is None or query.predicate(it)]
-    keyed = [(_item_key(it, orderby, resolver), it) for it in selected]
-    keyed.sort(key=cmp_to_key(lambda a, b: _cmp_keys(a[0], b[0], orderby)))
-    if query.skip_token:
-        position = decode_skip_token(query.skip_token, digest)
-        keyed = [(k, it) for k, it in keyed if _cmp_keys(k, position, orderby) > 0]
+    position = decode_skip_token(query.skip_token, digest) if query.skip_token else None
     size = min(query.top if query.top is not None else page_size, 1000)
-    page = keyed[:size]
-    body: dict[str, Any] = {"value": [it for _, it in page]}
-    if size > 0 and len(keyed) > size:
+    if presorted is not None and _same_paths(orderby, presorted):
+        ordered = reversed(items) if orderby[0].descending != presorted[0].descending else items  # type: ignore
+        page, more = _scan(ordered, query, orderby, resolver, position, size)
+    else:
+        page, more = _select_and_sort(items, query, orderby, resolver, position, size)
+    body: dict[str, Any] = {"value": [render(it) if render else it for _, it in page]}
+    if size > 0 and more:
         params = dict(extra_params)
         if query.filter_text:
             params["$filter"] = query.filter_text
@@ -436,6 +442,38 @@ def paginate(
         params["$skipToken"] = encode_skip_token(page[-1][0], digest)
         body["nextLink"] = f"{next_link_base}?{urlencode(params, quote_via=quote, safe='/:$')}"
     return body
+
+
+def _same_paths(orderby: list[OrderKey], presorted: list[OrderKey]) -> bool:
+    return len(orderby) == 1 and orderby[0].path == presorted[0].path
+
+
+def _scan(ordered: Iterable[Any], query: ListQuery, orderby: list[OrderKey], resolver: Resolver,
+          position: list | None, size: int) -> tuple[list[tuple[list, Any]], bool]:
+    """Walk items already in the requested order: skip to the position, keep matches until one past the page."""
+    page: list[tuple[list, Any]] = []
+    for item in ordered:
+        key = _item_key(item, orderby, resolver)
+        if position is not None and _cmp_keys(key, position, orderby) <= 0:
+            continue
+        if query.predicate is not None and not query.predicate(item):
+            continue
+        if len(page) == size:
+            return page, True
+        page.append((key, item))
+    return page, False
+
+
+def _select_and_sort(items: Iterable[Any], query: ListQuery, orderby: list[OrderKey], resolver: Resolver,
+                     position: list | None, size: int) -> tuple[list[tuple[list, Any]], bool]:
+    selected = [it for it in items if query.predicate is None or query.predicate(it)]
+    keyed = [(_item_key(it, orderby, resolver), it) for it in selected]
+    # stable sorts, least significant first: the name tie-break (always ascending), then each key
+    for index in range(len(orderby), -1, -1):
+        keyed.sort(key=lambda pair: pair[0][index], reverse=index < len(orderby) and orderby[index].descending)
+    if position is not None:
+        keyed = [(k, it) for k, it in keyed if _cmp_keys(k, position, orderby) > 0]
+    return keyed[:size], len(keyed) > size
 
 
 # endregion

@@ -40,6 +40,13 @@ class Caller:
 
 ANALYST = Caller("analyst", HUMAN_ANALYST["objectId"], HUMAN_ANALYST["name"],
                  HUMAN_ANALYST["email"], HUMAN_ANALYST["userPrincipalName"])
+RESPONDER = Caller("responder", "7b1e9c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e", "Sam Responder", "sam.responder@contoso.com",
+                   "sam.responder@contoso.com")
+SENTINEL_USERS = (ANALYST, RESPONDER)  # the people who work incidents in the portal
+DEFENDER_CORRELATION = Caller("defender-correlation", "c7d8e9f0-1a2b-4c3d-8e4f-5a6b7c8d9e0f",
+                              "Microsoft Defender XDR - alert correlation")
+SENTINEL_PROVIDER = "Azure Sentinel"
+DEFENDER_PROVIDER = "Microsoft XDR"  # incidents created or correlated in the Defender portal
 
 
 @dataclass
@@ -63,6 +70,7 @@ class Workspace:
     name: str
     incidents: dict[str, Record] = field(default_factory=dict)
     next_incident_number: int = 1
+    next_defender_number: int = 41001  # Defender portal incident IDs are their own sequence
     collections: dict[str, dict[str, Record]] = field(default_factory=lambda: defaultdict(dict))
 
     @property

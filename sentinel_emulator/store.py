@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from datetime import datetime
 from typing import Any, Iterator
 
 from . import models, views
 from .clock import Clock, format_offset, format_utc, system_clock
 from .errors import ArmError, bad_request, not_found
-from .state import ANALYST, HUMAN_ANALYST, Caller, Record, Workspace
+from .state import (ANALYST, DEFENDER_CORRELATION, DEFENDER_PROVIDER, HUMAN_ANALYST, SENTINEL_PROVIDER, Caller,
+                    Record, Workspace)
 
 __all__ = ["ANALYST", "HUMAN_ANALYST", "Caller", "Record", "Store", "Workspace", "related_fields"]
+REDIRECTED = {"labelName": "Redirected", "labelType": "AutoAssigned"}
 
-RELATION_NAMESPACE = uuid.UUID("5f0c3c52-7d1e-4b8a-9a3e-2f6d4c1b0e97")  # alert relations: uuid5(alert name)
 
 
 def related_fields(resource_id: str) -> dict:
@@ -52,8 +52,11 @@ class Store:
     # region helpers
 
     def new_id(self) -> str:
+        """A version-4 GUID from the store's seeded RNG (formatted directly: this runs per record)."""
         with self.lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            value = self._rng.getrandbits(128)
+        text = f"{value:032x}"
+        return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{'89ab'[value & 3]}{text[17:20]}-{text[20:]}"
 
     def new_etag(self) -> str:
         return f'"{self.new_id()}"'
@@ -116,7 +119,14 @@ class Store:
 
     # region incidents (Python API)
 
-    def add_incident(
+    def add_incident(self, title: str, severity: str = "Medium", status: str = "New", **options: Any) -> dict:
+        """Create an incident with the next incidentNumber (hidden ones too); returns its API JSON.
+        Options: see `new_incident`."""
+        with self.lock:
+            rec = self.new_incident(title, severity, status, **options)
+            return views.incident(self._ws(options.get("workspace")), rec)
+
+    def new_incident(
         self,
         title: str,
         severity: str = "Medium",
@@ -134,9 +144,15 @@ class Store:
         tactics: list[str] | None = None,
         product_name: str = "Azure Sentinel",
         rule_names: list[str] | None = None,
+        provider_name: str = SENTINEL_PROVIDER,
+        provider_incident_id: str | None = None,
         workspace: Workspace | None = None,
-    ) -> dict:
-        """Create an incident with the next incidentNumber (hidden ones too); returns its API JSON."""
+    ) -> Record:
+        """Create an incident with the next incidentNumber (hidden ones too); returns its stored Record
+        (bulk seeding uses this: rendering JSON for every new incident would cost more than storing it).
+
+        provider_name="Microsoft XDR" makes a Defender portal incident: providerIncidentId is then the
+        next Defender incident ID (unless given) and additionalData.providerIncidentUrl links to it."""
         models.check_enum({"severity": severity}, "severity", models.SEVERITIES, "incident")
         models.check_enum({"status": status}, "status", models.INCIDENT_STATUSES, "incident")
         with self.lock:
@@ -156,12 +172,14 @@ class Store:
             props.update(firstActivityTimeUtc=stamp, lastActivityTimeUtc=stamp)
             props["relatedAnalyticRuleIds"] = [f"{ws.prefix}/alertRules/{r}" for r in rule_names or []]
             rec = self.create_incident_record(ws, name or self.new_id(), props, stamp, hidden)
+            if provider_name != SENTINEL_PROVIDER:
+                self._set_provider(ws, rec, provider_name, provider_incident_id)
             specs = [{} for _ in range(alerts)] if isinstance(alerts, int) else alerts
             for spec in specs:
                 merged = {"alertDisplayName": title, "severity": severity, "productName": product_name,
                           "tactics": list(tactics or []), "timeGenerated": stamp, **spec}
                 self._append_alert(ws, rec, merged)
-            return views.incident(ws, rec)
+            return rec
 
     def create_incident_record(self, ws: Workspace, name: str, props: dict, stamp: str, hidden: bool = False) -> Record:
         number = ws.next_incident_number
@@ -175,6 +193,15 @@ class Store:
         rec = Record(name=name, etag=self.new_etag(), properties=props, hidden=hidden)
         ws.incidents[name] = rec
         return rec
+
+    def _set_provider(self, ws: Workspace, rec: Record, provider: str, provider_id: str | None) -> None:
+        if provider_id is None:
+            provider_id = str(ws.next_defender_number)
+            ws.next_defender_number += 1
+        rec.properties.update(providerName=provider, providerIncidentId=provider_id)
+        if provider == DEFENDER_PROVIDER:
+            rec.properties["additionalData"] = {
+                "providerIncidentUrl": f"https://security.microsoft.com/incidents/{provider_id}?tid={self.tenant_id}"}
 
     def touch(self, rec: Record, field_name: str = "lastModifiedTimeUtc") -> None:
         rec.etag = self.new_etag()
@@ -201,6 +228,45 @@ class Store:
             rec = self.find_incident(ws, name, include_hidden=True)
             rec.hidden = False
             return views.incident(ws, rec)
+
+    def merge_incident(self, source: str, target: str, workspace: Workspace | None = None) -> dict:
+        """What the Defender portal does when it merges `source` into `target`: the source's alerts (with
+        their relations and entities), labels and analytics rules move to the target; the source is
+        closed (classification Undetermined), keeps only the label "Redirected" (AutoAssigned) and gets a
+        comment naming the target, both by "Microsoft Defender XDR - alert correlation"; both incidents
+        get a new lastModifiedTimeUtc and etag. Comments stay on the source. Returns the target's JSON.
+        Closed incidents are not merged (ValueError), as in the portal."""
+        with self.lock:
+            ws = self._ws(workspace)
+            src = self.find_incident(ws, source, include_hidden=True)
+            dst = self.find_incident(ws, target, include_hidden=True)
+            if src is dst:
+                raise ValueError("an incident cannot be merged into itself")
+            if "Closed" in (src.properties["status"], dst.properties["status"]):
+                raise ValueError("closed incidents are not merged")
+            dst.alerts.extend(src.alerts)
+            dst.entities.extend(src.entities)
+            src.alerts, src.entities = [], []
+            for name, relation in list(src.children["relations"].items()):
+                if relation.properties.get("relatedResourceKind") == "SecurityAlert":
+                    dst.children["relations"][name] = src.children["relations"].pop(name)
+            labels = list(dst.properties.get("labels") or [])
+            for label in src.properties.get("labels") or []:
+                if label["labelName"] not in {x["labelName"] for x in labels}:
+                    labels.append(label)
+            dst.properties["labels"] = labels
+            rules = list(dst.properties.get("relatedAnalyticRuleIds") or [])
+            rules += [r for r in src.properties.get("relatedAnalyticRuleIds") or [] if r not in rules]
+            dst.properties["relatedAnalyticRuleIds"] = rules
+            src.properties.update(status="Closed", classification="Undetermined", labels=[dict(REDIRECTED)])
+            for key in ("classificationReason", "classificationComment"):
+                src.properties.pop(key, None)
+            number = dst.properties["incidentNumber"]
+            self.attach_comment(src, f"This incident was merged into incident {number} ({dst.properties['title']}) by "
+                               "Microsoft Defender XDR correlation.", author=DEFENDER_CORRELATION)
+            self.touch(src)
+            self.touch(dst)
+            return views.incident(ws, dst)
 
     def delete_incident(self, name: str, workspace: Workspace | None = None) -> None:
         with self.lock:
@@ -229,12 +295,17 @@ class Store:
         with self.lock:
             ws = self._ws(workspace)
             rec = self.find_incident(ws, incident_name, include_hidden=True)
-            stamp = self.now()
-            comment = Record(name or self.new_id(), self.new_etag(), {
-                "message": message, "createdTimeUtc": stamp, "lastModifiedTimeUtc": stamp,
-                "author": author.client_info()})
-            rec.children["comments"][comment.name] = comment
-            return views.comment(ws, rec, comment)
+            return views.comment(ws, rec, self.attach_comment(rec, message, name=name, author=author))
+
+    def attach_comment(self, rec: Record, message: str, *, name: str | None = None,
+                       author: Caller = ANALYST) -> Record:
+        """A comment on a stored incident record (no lookup, no rendering)."""
+        stamp = self.now()
+        comment = Record(name or self.new_id(), self.new_etag(), {
+            "message": message, "createdTimeUtc": stamp, "lastModifiedTimeUtc": stamp,
+            "author": author.client_info()})
+        rec.children["comments"][comment.name] = comment
+        return comment
 
     def add_alert(self, incident_name: str, workspace: Workspace | None = None, **props: Any) -> dict:
         """Attach a SecurityAlert (spec property names as keyword arguments)."""
@@ -261,7 +332,11 @@ class Store:
         base.update(props)
         alert = {"name": name, "properties": models.pick(base, models.ALERT_PROPERTIES)}
         rec.alerts.append(alert)
-        self._relate(rec, f"{ws.prefix}/entities/{name}", str(uuid.uuid5(RELATION_NAMESPACE, name)), "SecurityAlert")
+        # every alert is also a relation of its incident (named like the alert: one per alert and incident)
+        relation = Record(name, self.new_etag(), {
+            "relatedResourceId": f"{ws.prefix}/entities/{name}", "relatedResourceName": name,
+            "relatedResourceType": "Microsoft.SecurityInsights/entities", "relatedResourceKind": "SecurityAlert"})
+        rec.children["relations"][name] = relation
         return alert
 
     def _relate(self, rec: Record, resource_id: str, name: str, kind: str | None = None) -> Record:
@@ -303,10 +378,14 @@ class Store:
         with self.lock:
             ws = self._ws(workspace)
             rec = self.find_incident(ws, incident_name, include_hidden=True)
-            entity = {"name": props.pop("name", None) or self.new_id(), "kind": kind,
-                      "properties": models.pick(props, models.ENTITY_PROPERTIES[kind])}
-            rec.entities.append(entity)
-            return views.entity(ws, entity)
+            return views.entity(ws, self.attach_entity(rec, kind, **props))
+
+    def attach_entity(self, rec: Record, kind: str, **props: Any) -> dict:
+        """An entity on a stored incident record (no lookup, no rendering); returns the stored entity."""
+        entity = {"name": props.pop("name", None) or self.new_id(), "kind": kind,
+                  "properties": models.pick(props, models.ENTITY_PROPERTIES[kind])}
+        rec.entities.append(entity)
+        return entity
 
     def find_incident(self, ws: Workspace, name: str, include_hidden: bool = False) -> Record:
         rec = ws.incidents.get(name)

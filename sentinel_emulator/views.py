@@ -33,6 +33,16 @@ def related_bookmarks(ws: Workspace, rec: Record) -> list[Record]:
     return found
 
 
+def incident_owner(properties: dict) -> dict:
+    """The owner as the API shows it: every key present (null when unset), ownerType filled in."""
+    owner = {k: None for k in models.OWNER_KEYS}
+    owner["ownerType"] = "Unknown"
+    owner.update(properties.get("owner") or {})
+    if owner.get("objectId") and owner["ownerType"] == "Unknown":
+        owner["ownerType"] = "User"
+    return owner
+
+
 def incident(ws: Workspace, rec: Record) -> dict:
     p = rec.properties
     arm_id = f"{ws.prefix}/incidents/{rec.name}"
@@ -45,17 +55,13 @@ def incident(ws: Workspace, rec: Record) -> dict:
         for tactic in alert["properties"].get("tactics") or []:
             if tactic not in tactics:
                 tactics.append(tactic)
-    owner = {k: None for k in models.OWNER_KEYS}
-    owner["ownerType"] = "Unknown"
-    owner.update(p.get("owner") or {})
-    if owner.get("objectId") and owner["ownerType"] == "Unknown":
-        owner["ownerType"] = "User"
     props = dict(p)
     props.update(
-        owner=owner,
+        owner=incident_owner(p),
         labels=list(p.get("labels") or []),
         incidentUrl=f"{PORTAL}{arm_id}",
         additionalData={
+            **(p.get("additionalData") or {}),  # stored: providerIncidentUrl of Defender incidents
             "alertsCount": len(rec.alerts),
             "bookmarksCount": len(related_bookmarks(ws, rec)),
             "commentsCount": len(rec.children["comments"]),

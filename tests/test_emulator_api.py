@@ -87,7 +87,13 @@ def test_incident_list_matches_the_spec(arm):
         assert incident["type"] == "Microsoft.SecurityInsights/incidents"
         assert incident["id"] == f"{urlsplit(arm.ws).path}/incidents/{incident['name']}"
         assert incident["etag"].startswith('"') and incident["etag"].endswith('"')
-        assert props["providerIncidentId"] == str(props["incidentNumber"])
+        if props["providerName"] == "Azure Sentinel":
+            assert props["providerIncidentId"] == str(props["incidentNumber"])
+            assert "providerIncidentUrl" not in props["additionalData"]
+        else:
+            assert props["providerName"] == "Microsoft XDR"
+            assert props["additionalData"]["providerIncidentUrl"] == (
+                f"https://security.microsoft.com/incidents/{props['providerIncidentId']}?tid={arm.emu.tenant_id}")
         assert props["createdTimeUtc"].endswith("Z") and len(props["createdTimeUtc"].split(".")[1]) == 8
         assert props["incidentUrl"].endswith(incident["id"])
         assert props["additionalData"]["alertsCount"] >= 1
