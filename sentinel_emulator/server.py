@@ -46,6 +46,21 @@ def _client_certificate() -> Certificate:
     return make_certificate()
 
 
+def _listen(port: int, app: Any, context: ssl.SSLContext | None) -> BaseWSGIServer:
+    """A threaded server on 127.0.0.1:port; OSError (not werkzeug's print-and-exit) when the port is taken."""
+    if port:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((HOST, port))
+        finally:
+            probe.close()
+    try:
+        return make_server(HOST, port, app, threaded=True, request_handler=_Handler, ssl_context=context)
+    except SystemExit:
+        raise OSError(f"port {port} on {HOST} is in use") from None
+
+
 class _Handler(WSGIRequestHandler):
     """Quiet request handler that turns ResetConnection into a TCP reset."""
 
@@ -151,16 +166,13 @@ class Emulator:
             self._tmpdir = tempfile.mkdtemp(prefix="sentinel-emulator-")
             self.ca_path = os.path.join(self._tmpdir, "ca.pem")
             ca.cert_pem.write_to_path(self.ca_path)
-        self._server = make_server(HOST, self.port, self.app, threaded=True, request_handler=_Handler,
-                                   ssl_context=context)
-        self.port = self._server.port
         try:
-            self._query_server = make_server(HOST, self.query_port, self.query_app, threaded=True,
-                                             request_handler=_Handler, ssl_context=context)
-        except OSError:
-            self._server.server_close()
-            self._server = None
+            self._server = _listen(self.port, self.app, context)
+            self._query_server = _listen(self.query_port, self.query_app, context)
+        except BaseException:  # a port in use: leave nothing behind (socket, CA directory)
+            self.stop()
             raise
+        self.port = self._server.port
         self.query_port = self._query_server.port
         self.app.audiences = {self.base_url}
         self.app.authority = f"{self.base_url}/{TENANT_ID}"
@@ -181,9 +193,10 @@ class Emulator:
         if self._live is not None:
             self._live.stop()
             self._live = None
-        for server in (self._server, self._query_server):
+        for server, thread in ((self._server, self._thread), (self._query_server, self._query_thread)):
             if server is not None:
-                server.shutdown()
+                if thread is not None:  # shutdown() waits for serve_forever, so only for a serving server
+                    server.shutdown()
                 server.server_close()
         self._server = self._query_server = None
         for thread in (self._thread, self._query_thread):
