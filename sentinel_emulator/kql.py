@@ -243,7 +243,8 @@ class Summarize:
             groups[key] = groups.get(key, 0) + 1
         rows = []
         for key, count in groups.items():
-            row = {c.name: (json.loads(v) if c.type == "dynamic" and v is not None else v) for c, v in zip(columns, key)}
+            row = {c.name: (json.loads(v) if c.type == "dynamic" and v is not None else v)
+                   for c, v in zip(columns, key)}
             row["count_"] = count
             rows.append(row)
         return Table(table.name, columns + [Column("count_", "long")], rows)

@@ -164,7 +164,8 @@ def workspace_tables(store: Store, ws: Workspace, window: tuple[float, float] | 
     if window is not None:
         start, end = window
         for table in tables.values():
-            table.rows = [r for r in table.rows if r["TimeGenerated"] is not None and start <= r["TimeGenerated"] <= end]
+            table.rows = [r for r in table.rows
+                          if r["TimeGenerated"] is not None and start <= r["TimeGenerated"] <= end]
     return tables
 
 
