@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from werkzeug.wrappers import Response
 
@@ -33,25 +34,34 @@ STORED_AS_SHOWN = frozenset((
 BY_NUMBER = [asc("properties/incidentNumber")]  # the order of workspace.incidents (numbers are handed out in order)
 
 
-def _incident_resolver(workspace: Workspace) -> odata.Resolver:
-    """$filter/$orderby paths read from the stored record; an incident is rendered (once per request)
-    only when a path needs another derived value (labels, additionalData, incidentUrl)."""
-    rendered: dict[int, dict] = {}
+class _IncidentPaths:
+    """$filter/$orderby paths read from stored incident records; a record is rendered (once per
+    request) only for a path that needs another derived value (labels, additionalData, incidentUrl).
+    Callable as an odata resolver; `getter(path)` compiles a path once per query."""
 
-    def resolve(rec: Record, path: str) -> object:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.rendered: dict[int, dict] = {}
+
+    def __call__(self, rec: Record, path: str) -> object:
+        return self.getter(path)(rec)
+
+    def getter(self, path: str) -> Callable[[Record], object]:
         if path == "name":
-            return rec.name
+            return lambda rec: rec.name
         head, _, prop = path.partition("/")
         if head == "properties" and prop in STORED_AS_SHOWN:
-            return rec.properties.get(prop)
+            return lambda rec: rec.properties.get(prop)
         if head == "properties" and prop.startswith("owner/"):
-            return views.incident_owner(rec.properties).get(prop[len("owner/"):])
-        view = rendered.get(id(rec))
-        if view is None:
-            view = rendered[id(rec)] = views.incident(workspace, rec)
-        return odata.default_resolver(view, path)
+            key = prop[len("owner/"):]
+            return lambda rec: views.incident_owner(rec.properties).get(key)
+        return lambda rec: odata.default_resolver(self.view(rec), path)
 
-    return resolve
+    def view(self, rec: Record) -> dict:
+        found = self.rendered.get(id(rec))
+        if found is None:
+            found = self.rendered[id(rec)] = views.incident(self.workspace, rec)
+        return found
 
 
 def list_incidents(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
@@ -60,7 +70,7 @@ def list_incidents(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
     check = property_checker(INCIDENT_TYPE, models.INCIDENT_PROPERTIES)
     with ctx.store.lock:
         workspace = ctx.workspace(sub, rg, ws)
-        resolver = _incident_resolver(workspace)
+        resolver = _IncidentPaths(workspace)
         query = ctx.list_query(check, max_top=1000, resolver=resolver)
         visible = [r for r in workspace.incidents.values() if not r.hidden]
         body = ctx.page(visible, query, [desc("properties/createdTimeUtc")], resolver, presorted=BY_NUMBER,
