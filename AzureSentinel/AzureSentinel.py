@@ -9,28 +9,29 @@ the one pagination loop); the Sentinel client; formatters; commands by resource;
 command table; main(), the only function that touches `demisto`.
 """
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import ipaddress
 import json
+import logging
 import os
 import random
 import re
+import threading
 import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from enum import Enum
-from typing import Annotated, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import demistomock as demisto  # noqa: E402  (the platform provides this module)
-import msal
 import requests
+import urllib3
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 # region constants
@@ -409,31 +410,162 @@ def _check_odata_filter(text: str) -> None:
 
 # endregion
 
-# region credentials
+# region http: session, failures, the one retry loop
+
+
+class RedirectRefused(requests.RequestException):
+    """A 3xx answer. Redirects are never followed: the token, the secret or a request body would go
+    to the Location host."""
+
+    def __init__(self, method: str, url: str, status: int, location: str):
+        self.status = status
+        self.host = urlsplit(url).netloc
+        self.location_host = urlsplit(location).netloc or "an unnamed host"
+        super().__init__(f"{self.host} answered {method} with HTTP {status}, a redirect to {self.location_host}")
+
+
+class TlsSetupError(requests.RequestException):
+    """The local TLS setup is unusable (a CA bundle file that is missing or unreadable)."""
 
 
 class TimeoutSession(requests.Session):
-    """A session whose requests always have a timeout (MSAL's discovery and identity calls set none)
-    and always use the session's TLS setting (requests would otherwise let REQUESTS_CA_BUNDLE
-    re-enable verification that `insecure` turned off)."""
+    """The session every request goes through (ARM, the query API, sign-in, managed identity).
+
+    Each request has a timeout (MSAL's discovery and identity calls set none), uses the session's
+    TLS setting (requests would otherwise let REQUESTS_CA_BUNDLE re-enable verification that
+    `insecure` turned off) and never follows a redirect: a 3xx raises RedirectRefused.
+    """
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
         kwargs.setdefault("verify", self.verify)
-        return super().request(method, url, *args, **kwargs)
+        kwargs["allow_redirects"] = False
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except OSError as exc:
+            if isinstance(exc, requests.RequestException):
+                raise
+            raise TlsSetupError(_first_line(str(exc))) from None  # e.g. a CA bundle path that does not exist
+        if 300 <= response.status_code < 400:
+            raise RedirectRefused(str(method), str(url), response.status_code, response.headers.get("Location", ""))
+        return response
 
 
 def new_session(settings: Settings) -> requests.Session:
-    """The one HTTP session for ARM and token calls, honouring `insecure` and `proxy`."""
+    """The one HTTP session for every call of an invocation, honouring `insecure` and `proxy`."""
     session = TimeoutSession()
     session.headers["User-Agent"] = USER_AGENT
     # Without `proxy`, ignore proxy variables (as the platform does) but keep a CA bundle if one is set.
     session.trust_env = settings.proxy
     if not settings.verify:
         session.verify = False
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the user chose this
     elif not settings.proxy:
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     return session
+
+
+TRANSIENT_EXCEPTIONS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ContentDecodingError)
+
+
+def describe_failure(exc: requests.RequestException, host: str) -> tuple[bool, str]:
+    """(worth retrying?, what happened and what to do) for a request that got no usable answer."""
+    if isinstance(exc, RedirectRefused):
+        return False, (f"{exc.host} answered with HTTP {exc.status}, a redirect to {exc.location_host}, which is "
+                       f"never followed (the access token or the request would go there); check the Server URL, "
+                       f"the Authority URL and any proxy in between")
+    if isinstance(exc, requests.exceptions.SSLError):
+        match = re.search(r"\[SSL: [A-Z0-9_]+\] ([^(')\]]+)", str(exc))
+        reason = match.group(1).strip() if match else "TLS handshake failed"
+        return False, (f"the TLS connection to {host} failed ({reason}); if a proxy or a private CA intercepts "
+                       f"TLS, point REQUESTS_CA_BUNDLE at its CA bundle (PEM), or, not recommended, select "
+                       f"'Trust any certificate (not secure)' (insecure)")
+    if isinstance(exc, TlsSetupError):
+        return False, (f"the local TLS setup is unusable ({exc}); point REQUESTS_CA_BUNDLE at an existing CA "
+                       f"bundle file (PEM) or unset it")
+    if isinstance(exc, TRANSIENT_EXCEPTIONS):
+        return True, f"{type(exc).__name__} talking to {host}; check the network and proxy settings, then try again"
+    return False, f"{type(exc).__name__} for a request to {host}; check the Server URL and the proxy settings"
+
+
+class Retryable(Exception):
+    """One attempt failed in a way worth retrying; `final` is the error to raise when no retry is left."""
+
+    def __init__(self, final: "SentinelError", reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.final = final
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+T = TypeVar("T")
+
+
+class RetryPolicy:
+    """The one retry loop: at most MAX_ATTEMPTS attempts per request, waiting Retry-After when given,
+    else exponential backoff with jitter, all within one time budget per command (shared by every
+    request of the invocation, sign-in included). `now`, `sleep` and `jitter` are injectable.
+    """
+
+    def __init__(self, now: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 log: Callable[[str], None] = lambda _msg: None, budget_s: float = COMMAND_RETRY_BUDGET_S,
+                 jitter: Callable[[], float] = random.random):
+        self.now = now
+        self.sleep = sleep
+        self.log = log
+        self.jitter = jitter
+        self.deadline = now() + budget_s
+        self.retries = 0
+        self._lock = threading.Lock()
+
+    def run(self, attempt: Callable[[], T], what: str) -> T:
+        """`attempt()` until it returns, raises something else than Retryable, or retries run out."""
+        number = 0
+        while True:
+            number += 1
+            try:
+                return attempt()
+            except Retryable as exc:
+                if not self._wait(number, exc.retry_after, f"{what}: {exc.reason}"):
+                    raise exc.final from None
+
+    def _wait(self, attempt: int, retry_after: float | None, what: str) -> bool:
+        """Sleep before the next attempt; False when attempts or the time budget are used up."""
+        if attempt >= MAX_ATTEMPTS:
+            return False
+        delay = retry_after if retry_after is not None else min(
+            BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
+        if self.now() + delay > self.deadline:
+            return False
+        with self._lock:
+            self.retries += 1
+        self.log(f"Retrying {what} in {delay:.1f}s (attempt {attempt + 1} of {MAX_ATTEMPTS}).")
+        self.sleep(delay)
+        return True
+
+
+def _retry_after(headers: Any) -> float | None:
+    for name, scale in (("x-ms-retry-after-ms", 0.001), ("retry-after-ms", 0.001), ("Retry-After", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                try:  # an HTTP date
+                    return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+                except (TypeError, ValueError):
+                    continue
+    return None
+
+
+def _snippet(text: str, length: int = 80) -> str:
+    return " ".join(text.split())[:length]
+
+
+# endregion
+
+# region credentials
 
 
 @dataclass
@@ -442,77 +574,202 @@ class AccessToken:
     expires_on: float
 
 
-class Credential:
-    """One `get_token()` for every kind of credential, with the token cached across runs.
+class TokenEndpoints:
+    """The HTTP client MSAL is given: the session, with every answer checked before MSAL reads it.
 
-    The cache lives in the integration context (a dict the caller persists): the token and its
-    expiry, under a key derived from cloud, tenant, client and scope. Never the secret.
+    A transient status (408, 429, 5xx) raises Retryable, so the one retry loop repeats the whole
+    sign-in; a body that is not a JSON object raises AuthError, so MSAL never parses or logs it.
     """
 
-    CONTEXT_KEY = "azure_token"
+    TRANSIENT = RETRY_ANY_METHOD | RETRY_IDEMPOTENT
+
+    def __init__(self, session: requests.Session):
+        self._session = session
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._checked(url, self._session.get(url, **kwargs))
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._checked(url, self._session.post(url, **kwargs))
+
+    def close(self) -> None:
+        """MSAL may close its client; the session belongs to the invocation."""
+
+    def _checked(self, url: str, response: requests.Response) -> requests.Response:
+        host, status = urlsplit(url).netloc, response.status_code
+        # The body of a 2xx may hold a token: it is never quoted.
+        shown = f" ({_snippet(response.text)!r})" if status >= 400 and response.text.strip() else ""
+        if status in self.TRANSIENT:
+            raise Retryable(AuthError(f"The sign-in endpoint {host} answered HTTP {status}{shown}; it is failing "
+                                      f"for now, try again in a few minutes."),
+                            f"HTTP {status}", _retry_after(response.headers))
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            problem = "a body that is not JSON" if data is None else f"a JSON {_json_type(data)} instead of an object"
+        else:
+            problem = _token_answer_problem(url, data) if status < 400 else None
+        if problem:
+            raise AuthError(f"The sign-in endpoint {host} answered HTTP {status} with {problem}{shown}; check the "
+                            f"Azure Cloud (or Authority URL) and the proxy settings.")
+        return response
+
+
+def _token_answer_problem(url: str, data: dict[str, Any]) -> str | None:
+    """What is wrong with a successful sign-in answer MSAL would otherwise trip over (None if nothing)."""
+    if urlsplit(url).path.endswith("/.well-known/openid-configuration"):
+        missing = [k for k in ("authorization_endpoint", "token_endpoint") if not isinstance(data.get(k), str)]
+        return f"a discovery document without {' and '.join(missing)}" if missing else None
+    if "access_token" in data and (not isinstance(data["access_token"], str) or not data["access_token"]):
+        return "an access token that is not a string"
+    for key in ("expires_in", "expires_on"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not str(value).strip().isdigit()):
+            return f"an `{key}` that is not a whole number of seconds"
+    return None
+
+
+class Credential:
+    """One `get_token()` for every kind of credential and one resource (ARM, or the Log Analytics
+    query API), with the token cached across runs.
+
+    The cache lives in the integration context (a dict the caller persists): per credential, the
+    token and its expiry, under a key derived from cloud, tenant, client and scope. Never the
+    secret. A malformed cache entry is ignored (the credential signs in again).
+    """
+
+    CONTEXT_KEY = "azure_tokens"
 
     def __init__(self, settings: Settings, session: requests.Session, context: dict[str, Any],
-                 now: Callable[[], float] = time.time):
+                 resource: str | None = None, retry: RetryPolicy | None = None, now: Callable[[], float] = time.time):
         self._settings = settings
         self._session = session
         self._context = context
+        self.resource = resource or settings.cloud.arm
+        self._retry = retry or RetryPolicy(now=now)
         self._now = now
+        self._lock = threading.Lock()  # enrichment threads share the credential
+
+    @property
+    def scope(self) -> str:
+        return f"{self.resource}/.default"
 
     @property
     def cache_key(self) -> str:
         s = self._settings
         ident = "|".join((s.auth_kind.value, s.cloud.login, s.tenant_id, s.client_id,
-                          s.managed_identity_client_id, s.scope))
+                          s.managed_identity_client_id, self.scope))
         return hashlib.sha256(ident.encode()).hexdigest()[:32]
 
     def get_token(self) -> str:
-        cached = self._context.get(self.CONTEXT_KEY) or {}
-        if (cached.get("key") == self.cache_key
-                and float(cached.get("expires_on", 0)) - TOKEN_REFRESH_MARGIN_S > self._now()):
-            return str(cached["access_token"])
-        token = self._acquire()
-        self._context[self.CONTEXT_KEY] = {"key": self.cache_key, "access_token": token.token,
-                                           "expires_on": token.expires_on}
-        return token.token
+        with self._lock:
+            cached = self._cached()
+            if cached:
+                return cached
+            token = self._retry.run(self._sign_in, f"sign-in with {self._settings.auth_kind.value}")
+            tokens = self._context.get(self.CONTEXT_KEY)
+            if not isinstance(tokens, dict):
+                tokens = self._context[self.CONTEXT_KEY] = {}
+            for key in [k for k, v in tokens.items() if not _token_entry(v, self._now())]:
+                del tokens[key]  # expired or malformed entries
+            tokens[self.cache_key] = {"access_token": token.token, "expires_on": token.expires_on}
+            return token.token
 
     def invalidate(self) -> None:
-        """Forget the cached token (after a 401, or on auth-reset)."""
-        self._context.pop(self.CONTEXT_KEY, None)
+        """Forget this credential's cached token (after a 401)."""
+        tokens = self._context.get(self.CONTEXT_KEY)
+        if isinstance(tokens, dict):
+            tokens.pop(self.cache_key, None)
 
-    def _acquire(self) -> AccessToken:
+    def _cached(self) -> str | None:
+        tokens = self._context.get(self.CONTEXT_KEY)
+        return _token_entry(tokens.get(self.cache_key), self._now()) if isinstance(tokens, dict) else None
+
+    def _sign_in(self) -> AccessToken:
+        """One sign-in through MSAL (imported here: with a cached token the heaviest import is skipped)."""
+        import msal
+
         s = self._settings
+        http = TokenEndpoints(self._session)
         try:
             if s.auth_kind is AuthKind.MANAGED_IDENTITY:
                 identity = (msal.UserAssignedManagedIdentity(client_id=s.managed_identity_client_id)
                             if s.managed_identity_client_id else msal.SystemAssignedManagedIdentity())
-                client = msal.ManagedIdentityClient(identity, http_client=self._session)
-                result = client.acquire_token_for_client(resource=s.cloud.arm)
+                result = msal.ManagedIdentityClient(identity, http_client=http).acquire_token_for_client(
+                    resource=self.resource)
             else:
                 credential: Any = (s.client_secret if s.auth_kind is AuthKind.CLIENT_SECRET
                                    else {"private_key": s.cert_private_key, "thumbprint": s.cert_thumbprint})
                 app = msal.ConfidentialClientApplication(
                     s.client_id, client_credential=credential, authority=f"{s.cloud.login}/{s.tenant_id}",
-                    http_client=self._session, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                    http_client=http, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
                     # A custom authority is not in Microsoft's instance list; skip that look-up.
                     instance_discovery=False if s.cloud.name == "Custom" else None,
                 )
-                result = app.acquire_token_for_client(scopes=[s.scope])
+                result = app.acquire_token_for_client(scopes=[self.scope])
+        except (Retryable, AuthError):
+            raise
         except requests.RequestException as exc:
-            raise AuthError(f"Could not reach the sign-in endpoint for {s.auth_kind.value} authentication "
-                            f"({type(exc).__name__}); check the Azure Cloud, Authority URL and proxy "
-                            f"settings.") from None
+            transient, message = describe_failure(exc, urlsplit(s.cloud.login).netloc)
+            error = AuthError(f"Sign-in with {s.auth_kind.value} failed: {message}.")
+            if transient:
+                raise Retryable(error, type(exc).__name__) from None
+            raise error from None
         except ValueError as exc:  # MSAL: bad authority, tenant discovery failure, malformed key
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: {_first_line(str(exc))}; check the "
                             f"Tenant ID, Authority URL and credentials.") from None
-        except Exception as exc:  # PyJWT (under MSAL) raises its own InvalidKeyError for an unreadable key
-            if s.auth_kind is not AuthKind.CERTIFICATE or not type(exc).__module__.startswith("jwt"):
-                raise
-            raise AuthError("The certificate's Private Key could not be read; paste the PEM private key "
-                            "(-----BEGIN PRIVATE KEY-----) that matches the Certificate Thumbprint.") from None
-        if "access_token" not in result:
-            raise AuthError(_token_error_message(s, result))
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:  # MSAL reading an odd document
+            raise AuthError(f"Sign-in with {s.auth_kind.value} failed: the sign-in endpoint answered in a form "
+                            f"MSAL cannot read; check the Azure Cloud (or Authority URL) and any proxy in "
+                            f"between.") from None
+        except Exception as exc:
+            module = type(exc).__module__
+            if module.startswith("jwt") and s.auth_kind is AuthKind.CERTIFICATE:  # PyJWT's InvalidKeyError
+                raise AuthError("The certificate's Private Key could not be read; paste the PEM private key "
+                                "(-----BEGIN PRIVATE KEY-----) that matches the Certificate Thumbprint.") from None
+            if module.startswith("msal"):
+                raise AuthError(f"Sign-in with {s.auth_kind.value} failed: {_first_line(str(exc))}; check the "
+                                f"credentials and the Azure Cloud setting.") from None
+            raise
+        return _access_token(s, result, self._now())
+
+
+def _token_entry(entry: Any, now: float) -> str | None:
+    """The token of a cache entry that is well-formed and not about to expire, else None."""
+    if not isinstance(entry, dict):
+        return None
+    token, expires_on = entry.get("access_token"), entry.get("expires_on")
+    if not isinstance(token, str) or not token or isinstance(expires_on, bool) \
+            or not isinstance(expires_on, (int, float)):
+        return None
+    return token if expires_on - TOKEN_REFRESH_MARGIN_S > now else None
+
+
+def _access_token(settings: Settings, result: Any, now: float) -> AccessToken:
+    if not isinstance(result, dict):
+        raise AuthError(f"Sign-in with {settings.auth_kind.value} returned no result; check the credentials.")
+    token = result.get("access_token")
+    if not token:
+        if "error" in result:
+            raise AuthError(_token_error_message(settings, result))
+        raise AuthError(f"Sign-in with {settings.auth_kind.value} answered without an access token; check the "
+                        f"Azure Cloud (or Authority URL) and the proxy settings.")
+    if not isinstance(token, str):
+        raise AuthError(f"Sign-in with {settings.auth_kind.value} answered with an access token that is not a "
+                        f"string; check the Azure Cloud (or Authority URL) and the proxy settings.")
+    try:
         expires_in = float(result.get("expires_in") or 3599)
-        return AccessToken(str(result["access_token"]), self._now() + expires_in)
+    except (TypeError, ValueError):
+        raise AuthError(f"Sign-in with {settings.auth_kind.value} answered with an expiry that is not a number; "
+                        f"check the Azure Cloud (or Authority URL).") from None
+    return AccessToken(token, now + max(0.0, expires_in))
+
+
+def reset_tokens(context: dict[str, Any]) -> None:
+    """Forget every cached token (azure-sentinel-auth-reset)."""
+    context.pop(Credential.CONTEXT_KEY, None)
 
 
 AAD_HINTS = {
@@ -528,13 +785,18 @@ AAD_HINTS = {
 def _token_error_message(settings: Settings, result: dict[str, Any]) -> str:
     code = str(result.get("error") or "unknown_error")
     description = _first_line(str(result.get("error_description") or ""))
-    hint = next((AAD_HINTS[c] for c in result.get("error_codes") or [] if c in AAD_HINTS),
+    codes = result.get("error_codes")
+    hint = next((AAD_HINTS[c] for c in (codes if isinstance(codes, list) else []) if isinstance(c, int) and c in AAD_HINTS),
                 "check the credentials and the Azure Cloud setting, then run azure-sentinel-auth-reset")
-    return (f"Sign-in with {settings.auth_kind.value} failed ({code}: {description}); {hint}.")
+    return f"Sign-in with {settings.auth_kind.value} failed ({code}: {description}); {hint}."
 
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:300] if text.strip() else ""
+
+
+def _json_type(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 # endregion
@@ -549,132 +811,143 @@ class Response:
 
 
 class Transport:
-    """The one place that sends HTTP requests to ARM: auth header, timeouts, retries, errors, paging.
+    """The one place that sends requests to an API (ARM, or the Log Analytics query API).
 
-    `now` and `sleep` are injectable; `log` receives one line per retry (never headers or tokens).
+    Rules (DESIGN §5), enforced here so that every command inherits them:
+    - the bearer token goes only to this API's own scheme, host and port (`base`);
+    - redirects are never followed (the session raises RedirectRefused on a 3xx);
+    - a link from a server `nextLink` or a `next_link` argument must, after percent-decoding and
+      with dot segments refused, stay on the collection the command asked for (the path is pinned,
+      not just the host);
+    - a 2xx body must have the shape the API defines (a JSON object; `value` a list of objects,
+      `properties` objects, `nextLink` a string): anything else is one clear ApiError, never an
+      empty result;
+    - retries (connection errors, mid-body resets and 408/5xx for idempotent calls, 429 for all)
+      go through the one RetryPolicy; a 401 refreshes the token once.
+    `log` receives one line per retry (never headers or tokens).
     """
 
-    def __init__(self, session: requests.Session, credential: Credential, arm_base: str,
-                 now: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 log: Callable[[str], None] = lambda _msg: None,
-                 budget_s: float = COMMAND_RETRY_BUDGET_S, jitter: Callable[[], float] = random.random):
+    def __init__(self, session: requests.Session, credential: Credential, base: str,
+                 retry: RetryPolicy | None = None, api_version: str | None = API_VERSION):
         self.session = session
         self.credential = credential
-        self.arm = urlsplit(arm_base)
-        self.arm_base = arm_base
-        self.now = now
-        self.sleep = sleep
-        self.log = log
-        self.deadline = now() + budget_s
-        self.jitter = jitter
-        self.retries = 0
+        self.base = urlsplit(base)
+        self.base_url = base
+        self.retry = retry or RetryPolicy()
+        self.api_version = api_version
 
-    # -- one request, the one retry loop --------------------------------------------------------
+    @property
+    def log(self) -> Callable[[str], None]:
+        return self.retry.log
+
+    @property
+    def retries(self) -> int:
+        return self.retry.retries
+
+    # -- one request ---------------------------------------------------------------------------
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """Send one logical request and return the parsed JSON body (None when empty)."""
+        """Send one logical request and return its parsed, shape-checked body (None when empty)."""
         return self.send(method, url, **kwargs).data
 
-    def send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
-             body: Any = None, idempotent: bool | None = None) -> Response:
-        """Send one logical request; return its final status and parsed body.
+    def send(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
+             idempotent: bool | None = None, pin: str | None = None, items_key: str | None = None,
+             allow_empty: bool | None = None) -> Response:
+        """Send one logical request (retried by the policy); return its final status and body.
 
-        Retries connection errors and 408/5xx for idempotent calls, 429 for every call, waiting
-        Retry-After when given, else exponential backoff with jitter, within the command budget.
-        A 401 refreshes the token once.
+        `pin`: the collection path `url` must stay on (for links). `items_key`: the body is a page
+        whose list is under that key. `allow_empty`: an empty body is fine (default: DELETE only).
         """
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE")
-        self.check_url(url)
+        if allow_empty is None:
+            allow_empty = method == "DELETE"
+        self.check_url(url, pin)
         query = dict(params or {})
-        if "api-version" not in parse_qsl_dict(url):
-            query.setdefault("api-version", API_VERSION)
+        if self.api_version and "api-version" not in parse_qsl_dict(url):
+            query.setdefault("api-version", self.api_version)
         path = urlsplit(url).path
+        what = f"{method} {_resource_path(path)}"
         refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            headers = {"Authorization": f"Bearer {self.credential.get_token()}",
-                       "Accept": "application/json"}
-            try:
-                raw = self.session.request(method, url, params=query, json=body, headers=headers,
-                                           timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                reason = type(exc).__name__
-                if idempotent and self._wait(attempt, None, f"{method} {path}: {reason}"):
-                    continue
-                raise ApiError(f"{method} {path} failed: {reason} talking to {self.arm.netloc}; check the "
-                               f"network and proxy settings, then try again.") from None
-            status = raw.status_code
-            if status == 401 and not refreshed:
+
+        def attempt() -> Response:
+            nonlocal refreshed
+            raw = self._once(method, url, query, body, idempotent, what)
+            if raw.status_code == 401 and not refreshed:
                 refreshed = True
                 self.credential.invalidate()
-                continue
-            retryable = status in RETRY_ANY_METHOD or (idempotent and status in RETRY_IDEMPOTENT)
-            if retryable and self._wait(attempt, _retry_after(raw.headers), f"{method} {path}: HTTP {status}"):
-                continue
+                raw = self._once(method, url, query, body, idempotent, what)
+            status = raw.status_code
+            if status in RETRY_ANY_METHOD or (idempotent and status in RETRY_IDEMPOTENT):
+                raise Retryable(_api_error(what, raw), f"HTTP {status}", _retry_after(raw.headers))
             if status >= 400:
-                raise _api_error(method, path, raw)
-            return Response(status, _json_or_none(raw))
+                raise _api_error(what, raw)
+            return Response(status, parse_body(raw, what, items_key=items_key, allow_empty=allow_empty))
 
-    def _wait(self, attempt: int, retry_after: float | None, what: str) -> bool:
-        """Sleep before the next attempt; False when attempts or the time budget are used up."""
-        if attempt >= MAX_ATTEMPTS:
-            return False
-        delay = retry_after if retry_after is not None else min(
-            BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)) * (0.5 + self.jitter() / 2)
-        if self.now() + delay > self.deadline:
-            return False
-        self.retries += 1
-        self.log(f"Retrying {what} in {delay:.1f}s (attempt {attempt + 1} of {MAX_ATTEMPTS}).")
-        self.sleep(delay)
-        return True
+        return self.retry.run(attempt, what)
+
+    def _once(self, method: str, url: str, query: dict[str, Any], body: Any, idempotent: bool,
+              what: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.credential.get_token()}", "Accept": "application/json"}
+        try:
+            return self.session.request(method, url, params=query, json=body, headers=headers,
+                                        timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+        except requests.RequestException as exc:
+            transient, message = describe_failure(exc, self.base.netloc)
+            error = ApiError(f"{what} failed: {message}.")
+            if transient and idempotent:
+                raise Retryable(error, type(exc).__name__) from None
+            raise error from None
 
     # -- URL safety ------------------------------------------------------------------------------
 
-    def check_url(self, url: str) -> None:
-        """Only the configured ARM endpoint ever receives the bearer token."""
+    def check_url(self, url: str, pin: str | None = None) -> None:
+        """Only this API's endpoint (and, for links, only the pinned collection) receives the token."""
         parts = urlsplit(url)
-        if (parts.scheme, parts.hostname, parts.port) != (self.arm.scheme, self.arm.hostname, self.arm.port):
+        if (parts.scheme, parts.hostname, parts.port) != (self.base.scheme, self.base.hostname, self.base.port):
             raise UnsafeRequestError(f"Refusing to send a request to {parts.scheme}://{parts.netloc}: only "
-                                     f"{self.arm.scheme}://{self.arm.netloc} (the configured Azure Resource "
-                                     f"Manager endpoint) receives the access token.")
+                                     f"{self.base.scheme}://{self.base.netloc} (the configured endpoint) "
+                                     f"receives the access token.")
         if parts.username or parts.password:
             raise UnsafeRequestError("Refusing a URL that carries user information.")
+        if pin is not None and (_segments(parts.path) is None or _segments(parts.path) != _segments(pin)):
+            raise UnsafeRequestError(f"Refusing the link to {_resource_path(unquote(parts.path))[:160]}: it "
+                                     f"leaves {_resource_path(pin)}, the collection this command reads; pass "
+                                     f"back the next_link this command returned.")
 
     # -- the one pagination loop -----------------------------------------------------------------
 
     def pages(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
-              items_key: str = "value", top: Callable[[], int] | None = None,
-              idempotent: bool | None = None) -> Iterator[tuple[list[Any], str | None]]:
-        """Yield (items, nextLink) page by page, following nextLink on the ARM host only.
+              items_key: str = "value", top: Callable[[], int] | None = None, idempotent: bool | None = None,
+              next_link: str | None = None) -> Iterator[tuple[list[Any], str | None]]:
+        """Yield (items, nextLink) page by page over the collection `url`.
 
-        `top`, when given, sizes each page ($top), so a caller that wants N items never receives
-        more than it asked for and can hand the remaining nextLink on without losing items.
-        Repeated links and more than MAX_PAGES pages stop with an error.
+        `next_link` (a caller's link) continues a previous listing instead of starting it. Every
+        link is checked against `url`'s collection before it is sent. `top`, when given, sizes
+        each page ($top), so a caller that wants N items never receives more than it asked for
+        and can hand the remaining nextLink on without losing items. Repeated links and more than
+        MAX_PAGES pages stop with an error.
         """
+        pin = urlsplit(url).path
         seen: set[str] = set()
-        link: str | None = None
+        link = next_link
         for _ in range(MAX_PAGES):
-            if link is None and top is not None and "$top" in parse_qsl_dict(url):
-                link = url  # a caller's nextLink: replace its $top rather than send a second one
             if link is None:
                 query = dict(params or {})
                 if top is not None:
                     query["$top"] = top()
-                data = self.request(method, url, params=query, body=body, idempotent=idempotent)
+                data = self.request(method, url, params=query, body=body, idempotent=idempotent,
+                                    items_key=items_key)
             else:
                 data = self.request(method, with_top(link, top()) if top else link, body=body,
-                                    idempotent=idempotent)
-            data = data or {}
+                                    idempotent=idempotent, pin=pin, items_key=items_key)
             next_link = data.get("nextLink") or None
-            yield list(data.get(items_key) or []), next_link
+            yield data[items_key], next_link
             if not next_link:
                 return
             if next_link in seen:
                 raise UnsafeRequestError("The API returned the same nextLink twice; stopping to avoid a loop.")
             seen.add(next_link)
-            self.check_url(next_link)
             link = next_link
         raise UnsafeRequestError(f"Stopped after {MAX_PAGES} pages; narrow the query with a filter.")
 
@@ -701,41 +974,82 @@ def with_top(url: str, top: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="$/:'(),")))
 
 
-def _retry_after(headers: Any) -> float | None:
-    for name, scale in (("x-ms-retry-after-ms", 0.001), ("retry-after-ms", 0.001), ("Retry-After", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                try:  # an HTTP date
-                    from email.utils import parsedate_to_datetime
-                    return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-                except (TypeError, ValueError):
-                    continue
+def _segments(path: str) -> list[str] | None:
+    """A path's segments, percent-decoded and lower-cased (ARM paths are case-insensitive); None
+    when decoding reveals dot segments, backslashes, encoded slashes' leftovers or empty segments."""
+    decoded = unquote(path)
+    if "%" in decoded or "\\" in decoded:
+        return None
+    segments = decoded.strip("/").split("/")
+    if any(s in ("", ".", "..") for s in segments):
+        return None
+    return [s.lower() for s in segments]
+
+
+def _resource_path(path: str) -> str:
+    """A path as a user reads it: the part after the Sentinel provider, when there is one."""
+    return path.split("/providers/Microsoft.SecurityInsights", 1)[-1] or path
+
+
+def parse_body(raw: requests.Response, what: str, *, items_key: str | None = None,
+               allow_empty: bool = False) -> Any:
+    """The JSON body of a 2xx answer, checked for the shape the API defines; else one ApiError."""
+    status = raw.status_code
+    if status == 204 or not raw.content:
+        if allow_empty:
+            return None
+        raise ApiError(f"{what}: Azure answered HTTP {status} with an empty body where the API defines a JSON "
+                       f"object; a proxy may be answering instead of Azure: check the proxy settings.", status)
+    try:
+        data = raw.json()
+    except ValueError:
+        raise ApiError(f"{what}: Azure answered HTTP {status} with a body that is not JSON: "
+                       f"{_snippet(raw.text)!r}; a proxy, firewall or captive portal may be answering instead "
+                       f"of Azure: check the proxy settings.", status) from None
+    problem = _shape_problem(data, items_key)
+    if problem:
+        raise ApiError(f"{what}: Azure answered HTTP {status} with {problem}, which the API never sends; a "
+                       f"proxy may be altering the answers: check the proxy settings.", status)
+    return data
+
+
+def _shape_problem(data: Any, items_key: str | None) -> str | None:
+    if not isinstance(data, dict):
+        return f"a JSON {_json_type(data)} where an object was expected"
+    if items_key is None:
+        return _resource_problem(data, "the body")
+    items = data.get(items_key)
+    if not isinstance(items, list):
+        return f"`{items_key}` that is not a list"
+    problems = (_resource_problem(item, f"an item of `{items_key}`") for item in items)
+    problem = next((p for p in problems if p), None)
+    if problem:
+        return problem
+    if data.get("nextLink") is not None and not isinstance(data["nextLink"], str):
+        return "`nextLink` that is not a string"
     return None
 
 
-def _json_or_none(raw: requests.Response) -> Any:
-    if raw.status_code == 204 or not raw.content:
-        return None
-    try:
-        return raw.json()
-    except ValueError:
-        return None
+def _resource_problem(value: Any, where: str) -> str | None:
+    if not isinstance(value, dict):
+        return f"{where} that is not an object"
+    if value.get("properties") is not None and not isinstance(value["properties"], dict):
+        return f"`properties` in {where} that is not an object"
+    return None
 
 
-def _api_error(method: str, path: str, raw: requests.Response) -> ApiError:
+def _api_error(what: str, raw: requests.Response) -> ApiError:
     """One sentence from an ARM error: status, ARM code, message and what to do."""
     status = raw.status_code
-    body = _json_or_none(raw)
+    try:
+        body = raw.json()
+    except ValueError:
+        body = None
     error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
     code = str(error.get("code") or raw.reason or "Error")
     message = _first_line(str(error.get("message") or "")).rstrip(".")
     hint = ERROR_HINTS.get(status) or (SERVER_ERROR_HINT if status >= 500 else "check the request")
-    resource = path.split("/providers/Microsoft.SecurityInsights", 1)[-1] or path
-    text = f"{method} {resource} failed with HTTP {status} {code}" + (f": {message}" if message else "") + \
-        f". What to do: {hint}."
+    text = f"{what} failed with HTTP {status} {code}" + (f": {message}" if message else "") + f". What to do: {hint}."
     cls = ConflictError if status == 409 else ApiError
     return cls(text, status=status, code=code)
 
@@ -769,7 +1083,7 @@ class Client:
 
     def __init__(self, transport: Transport, subscription_id: str, resource_group: str, workspace: str):
         self.transport = transport
-        self.workspace_url = f"{transport.arm_base}/" + SENTINEL_PROVIDER_PATH.format(
+        self.workspace_url = f"{transport.base_url}/" + SENTINEL_PROVIDER_PATH.format(
             sub=quote(safe_id(subscription_id, "subscription ID"), safe=""),
             rg=quote(safe_id(resource_group, "resource group name"), safe=""),
             ws=quote(safe_id(workspace, "workspace name"), safe=""))
@@ -778,16 +1092,34 @@ class Client:
         """The workspace URL plus path segments; each variable segment must come through safe_id."""
         return "/".join([self.workspace_url, *(quote(s, safe="") for s in segments)])
 
+    # any workspace resource: the one generic path for list, get, put, post and delete
+    def collect(self, segments: tuple[str, ...], limit: int, next_link: str | None = None,
+             params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        return self.transport.collect("GET", self.url(*segments), limit, params=params, next_link=next_link)
+
+    def get(self, *segments: str) -> dict[str, Any]:
+        return self.transport.request("GET", self.url(*segments))
+
+    def put(self, *segments: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.transport.request("PUT", self.url(*segments), body=body)
+
+    def post(self, *segments: str, body: Any = None, items_key: str | None = None, idempotent: bool = False,
+             allow_empty: bool = False) -> Any:
+        return self.transport.request("POST", self.url(*segments), body=body, items_key=items_key,
+                                      idempotent=idempotent, allow_empty=allow_empty)
+
+    def delete(self, *segments: str) -> bool:
+        """Delete a resource; False when it did not exist (ARM answers 204)."""
+        return self.transport.send("DELETE", self.url(*segments)).status != 204
+
     # incidents
     def get_incident(self, incident_id: str) -> dict[str, Any]:
-        return self.transport.request("GET", self.url("incidents", incident_id))
+        return self.get("incidents", incident_id)
 
     def list_incidents(self, limit: int, odata_filter: str | None = None, orderby: str | None = None,
                        next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        if next_link:
-            return self.transport.collect("GET", next_link, limit)
         params = {k: v for k, v in (("$filter", odata_filter), ("$orderby", orderby)) if v}
-        return self.transport.collect("GET", self.url("incidents"), limit, params=params)
+        return self.collect(("incidents",), limit, next_link, params)
 
     def iter_incident_pages(self, odata_filter: str, orderby: str, top: Callable[[], int]
                             ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
@@ -796,39 +1128,26 @@ class Client:
                                     params={"$filter": odata_filter, "$orderby": orderby}, top=top)
 
     def put_incident(self, incident_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.transport.request("PUT", self.url("incidents", incident_id), body=body)
+        return self.put("incidents", incident_id, body=body)
 
-    def delete_incident(self, incident_id: str) -> None:
-        self.transport.request("DELETE", self.url("incidents", incident_id))
-
-    # incident sub-resources
+    # incident sub-resources (also read by fetch enrichment)
     def list_comments(self, incident_id: str, limit: int, next_link: str | None = None
                       ) -> tuple[list[dict[str, Any]], str | None]:
-        return self.transport.collect("GET", next_link or self.url("incidents", incident_id, "comments"), limit)
+        return self.collect(("incidents", incident_id, "comments"), limit, next_link)
 
     def put_comment(self, incident_id: str, comment_id: str, message: str) -> dict[str, Any]:
-        return self.transport.request("PUT", self.url("incidents", incident_id, "comments", comment_id),
-                                      body={"properties": {"message": message}})
-
-    def delete_comment(self, incident_id: str, comment_id: str) -> bool:
-        """Delete a comment; False when it did not exist (ARM answers 204)."""
-        url = self.url("incidents", incident_id, "comments", comment_id)
-        return self.transport.send("DELETE", url).status != 204
+        return self.put("incidents", incident_id, "comments", comment_id, body={"properties": {"message": message}})
 
     def list_relations(self, incident_id: str, limit: int, odata_filter: str | None = None,
                        next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        if next_link:
-            return self.transport.collect("GET", next_link, limit)
-        params = {"$filter": odata_filter} if odata_filter else {}
-        return self.transport.collect("GET", self.url("incidents", incident_id, "relations"), limit, params=params)
+        return self.collect(("incidents", incident_id, "relations"), limit, next_link,
+                         {"$filter": odata_filter} if odata_filter else {})
 
     def list_alerts(self, incident_id: str) -> list[dict[str, Any]]:
-        data = self.transport.request("POST", self.url("incidents", incident_id, "alerts"), idempotent=True)
-        return list((data or {}).get("value") or [])
+        return self.post("incidents", incident_id, "alerts", items_key="value", idempotent=True)["value"]
 
     def list_entities(self, incident_id: str) -> dict[str, Any]:
-        return self.transport.request("POST", self.url("incidents", incident_id, "entities"),
-                                      idempotent=True) or {}
+        return self.post("incidents", incident_id, "entities", items_key="entities", idempotent=True)
 
 
 # endregion
@@ -863,11 +1182,21 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` if it is an object, else an empty one: a malformed nested field reads as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _objs(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list (anything else reads as an empty list)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def incident_context(incident: dict[str, Any]) -> dict[str, Any]:
     """An ARM incident as the official `AzureSentinel.Incident` context object."""
-    props = incident.get("properties") or {}
-    owner = props.get("owner") or {}
-    extra = props.get("additionalData") or {}
+    props = _obj(incident.get("properties"))
+    owner = _obj(props.get("owner"))
+    extra = _obj(props.get("additionalData"))
     return {
         "ID": incident.get("name"),
         "IncidentNumber": props.get("incidentNumber"),
@@ -880,7 +1209,7 @@ def incident_context(incident: dict[str, Any]) -> dict[str, Any]:
         "AssigneeObjectID": owner.get("objectId"),
         "AssigneeUPN": owner.get("userPrincipalName"),
         "Label": [{"Name": label.get("labelName"), "Type": label.get("labelType")}
-                  for label in props.get("labels") or []],
+                  for label in _objs(props.get("labels"))],
         "FirstActivityTimeUTC": format_time(props.get("firstActivityTimeUtc")),
         "LastActivityTimeUTC": format_time(props.get("lastActivityTimeUtc")),
         "LastModifiedTimeUTC": format_time(props.get("lastModifiedTimeUtc")),
@@ -894,6 +1223,8 @@ def incident_context(incident: dict[str, Any]) -> dict[str, Any]:
         "AlertProductNames": extra.get("alertProductNames"),
         "Tactics": extra.get("tactics"),
         "Techniques": extra.get("techniques"),
+        "ProviderName": props.get("providerName"),
+        "ProviderIncidentId": props.get("providerIncidentId"),
         "ProviderIncidentUrl": extra.get("providerIncidentUrl"),
         "FirstActivityTimeGenerated": format_time(props.get("firstActivityTimeUtc")),
         "LastActivityTimeGenerated": format_time(props.get("lastActivityTimeUtc")),
@@ -904,8 +1235,8 @@ def incident_context(incident: dict[str, Any]) -> dict[str, Any]:
 
 
 def comment_context(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
-    props = comment.get("properties") or {}
-    author = props.get("author") or {}
+    props = _obj(comment.get("properties"))
+    author = _obj(props.get("author"))
     return {
         "ID": comment.get("name"),
         "IncidentID": incident_id,
@@ -917,7 +1248,7 @@ def comment_context(comment: dict[str, Any], incident_id: str) -> dict[str, Any]
 
 
 def relation_context(relation: dict[str, Any], incident_id: str) -> dict[str, Any]:
-    props = relation.get("properties") or {}
+    props = _obj(relation.get("properties"))
     return {"ID": props.get("relatedResourceName"), "Kind": props.get("relatedResourceKind"),
             "IncidentID": incident_id}
 
@@ -928,8 +1259,8 @@ def entity_context(entity: dict[str, Any], incident_id: str) -> dict[str, Any]:
 
 
 def alert_context(alert: dict[str, Any], incident_id: str) -> dict[str, Any]:
-    props = alert.get("properties") or {}
-    techniques = (props.get("additionalData") or {}).get("MitreTechniques")
+    props = _obj(alert.get("properties"))
+    techniques = _obj(props.get("additionalData")).get("MitreTechniques")
     return {
         "ID": props.get("systemAlertId") or alert.get("name"),
         "IncidentId": incident_id,
@@ -1034,6 +1365,7 @@ class Args(ArgsModel):
 
     subscription_id: str | None = None
     resource_group_name: str | None = None
+    workspace_name: str | None = None
 
 
 def parse_args(model: type[BaseModel], args: dict[str, Any]) -> Any:
@@ -1068,6 +1400,95 @@ class ListArgs(Args):
 
 # endregion
 
+# region the command registry
+
+
+@dataclass
+class Run:
+    """What one invocation works with, built once in main()."""
+
+    settings: Settings
+    client: Client
+    context: dict[str, Any]
+    now: Callable[[], datetime]
+    last_run: Any = field(default_factory=dict)
+    instance: str = ""
+    new_id: Callable[[], str] = field(default_factory=lambda: _once(lambda: str(uuid.uuid4())))
+    file_path: Callable[[str], dict[str, Any]] = field(default=lambda entry_id: {})  # demisto.getFilePath
+
+
+def _once(make: Callable[[], str]) -> Callable[[], str]:
+    """A generator of one value per invocation: every call returns the first value made."""
+    value: list[str] = []
+
+    def get() -> str:
+        if not value:
+            value.append(make())
+        return value[0]
+    return get
+
+
+CommandFn = Callable[[Run, dict[str, Any]], Any]
+COMMANDS: dict[str, CommandFn] = {}
+WORKSPACE_FREE: set[str] = set()  # commands without subscription/resource group/workspace overrides
+
+
+def command(name: str, *, workspace: bool = True) -> Callable[[CommandFn], CommandFn]:
+    """Register the decorated function as the implementation of the platform command `name`."""
+    def register(fn: CommandFn) -> CommandFn:
+        COMMANDS[name] = fn
+        if not workspace:
+            WORKSPACE_FREE.add(name)
+        return fn
+    return register
+
+
+def write_with_etag(client: Client, segments: tuple[str, ...], apply: Callable[[dict[str, Any] | None],
+                    dict[str, Any]], *, create: bool = True) -> dict[str, Any]:
+    """Read-modify-write of one resource with its etag; on 409 re-read and re-apply (bounded rounds).
+
+    `apply(current)` builds the body from the current resource (None when it does not exist yet and
+    `create` is set): it must carry only what the user asked to change over the current values, so
+    re-applying after a conflict never undoes a concurrent change to another field.
+    """
+    what = "/".join(segments)
+    for round_number in range(1, MAX_CONFLICT_ATTEMPTS + 1):
+        try:
+            current: dict[str, Any] | None = client.get(*segments)
+        except ApiError as exc:
+            if exc.status != 404 or not create:
+                raise
+            current = None
+        body = apply(current)
+        if current and current.get("etag"):
+            body["etag"] = current["etag"]
+        try:
+            return client.put(*segments, body=body)
+        except ConflictError:
+            if round_number == MAX_CONFLICT_ATTEMPTS:
+                raise ConflictError(f"{what} kept changing while it was being updated ({MAX_CONFLICT_ATTEMPTS} "
+                                    f"attempts got 409 Conflict); run the command again later.", status=409,
+                                    code="Conflict") from None
+            client.transport.log(f"{what} changed concurrently; re-reading and re-applying the requested fields "
+                                 f"(round {round_number + 1}).")
+    raise AssertionError("unreachable")
+
+
+def list_note(title: str, items: list[dict[str, Any]], rows: list[dict[str, Any]], key: str,
+              headers: list[str] | None = None, next_link: str | None = None) -> dict[str, Any]:
+    """The entry of a list command: raw items, a table, the rows under `key`, and NextLink when more remain."""
+    more = "\nMore remain: pass next_link to continue." if next_link else ""
+    return note(items, markdown_table(f"{title} ({len(rows)} results)", rows, headers) + more,
+                {key: rows, **next_link_context(next_link)})
+
+
+def deleted_note(what: str, existed: bool, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The entry of a delete command (a 204 means there was nothing to delete)."""
+    return note({}, f"{what} was deleted successfully." if existed else f"{what} does not exist.", context)
+
+
+# endregion
+
 # region incidents
 
 
@@ -1080,7 +1501,9 @@ def incident_note(incident: dict[str, Any], title: str) -> dict[str, Any]:
 INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
 
 
-def get_incident_by_id_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-get-incident-by-id")
+def get_incident_by_id_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
     return incident_note(client.get_incident(a.incident_id), "Incident {id} details")
 
@@ -1089,7 +1512,9 @@ class ListIncidentsArgs(ListArgs):
     filter: str | None = None
 
 
-def list_incidents_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incidents")
+def list_incidents_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(ListIncidentsArgs, args)
     incidents, next_link = client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
     rows = [incident_context(i) for i in incidents]
@@ -1135,7 +1560,7 @@ def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[s
             # A new assignee replaces the old one; keep only what identifies the new owner.
             props["owner"] = owner_changes
         if a.labels:
-            existing = list(props.get("labels") or [])
+            existing = _objs(props.get("labels"))
             names = {label.get("labelName") for label in existing}
             props["labels"] = existing + [{"labelName": n, "labelType": "User"} for n in a.labels if n not in names]
         if a.classification and not a.classification_reason and a.classification != current.get("classification"):
@@ -1161,22 +1586,14 @@ WRITABLE_INCIDENT_PROPERTIES = frozenset({
 def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str, Any]], dict[str, Any]]
                     ) -> dict[str, Any]:
     """Read-modify-write with the etag; on 409 re-read and re-apply (bounded rounds)."""
-    for round_number in range(1, MAX_CONFLICT_ATTEMPTS + 1):
-        current = client.get_incident(incident_id)
-        body = {"etag": current.get("etag"), "properties": apply(current.get("properties") or {})}
-        try:
-            return client.put_incident(incident_id, body)
-        except ConflictError:
-            if round_number == MAX_CONFLICT_ATTEMPTS:
-                raise ConflictError(f"Incident {incident_id} kept changing while it was being updated "
-                                    f"({MAX_CONFLICT_ATTEMPTS} attempts got 409 Conflict); run the command "
-                                    f"again later.", status=409, code="Conflict") from None
-            client.transport.log(f"Incident {incident_id} changed concurrently; re-reading and re-applying "
-                                 f"the requested fields (round {round_number + 1}).")
-    raise AssertionError("unreachable")
+    return write_with_etag(client, ("incidents", incident_id),
+                           lambda current: {"properties": apply(_obj((current or {}).get("properties")))},
+                           create=False)
 
 
-def update_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-update-incident")
+def update_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(UpdateIncidentArgs, args)
     return incident_note(update_incident(client, a.incident_id, incident_changes(a)), "Updated incident {id} details")
 
@@ -1189,7 +1606,8 @@ class CreateIncidentArgs(ArgsModel):
     labels: TextList = Field(default_factory=list)
 
 
-def create_incident_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]) -> dict[str, Any]:
+@command("azure-sentinel-create-incident", workspace=False)
+def create_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(CreateIncidentArgs, args)
     props: dict[str, Any] = {"title": a.title, "severity": a.severity or Severity.INFORMATIONAL.value,
                              "status": a.status}
@@ -1198,12 +1616,14 @@ def create_incident_command(client: Client, args: dict[str, Any], new_id: Callab
     if a.labels:
         props["labels"] = [{"labelName": label, "labelType": "User"} for label in a.labels]
     # The ID is chosen once per invocation, so a retried PUT updates the same incident.
-    return incident_note(client.put_incident(new_id(), {"properties": props}), "Created incident {id} details")
+    return incident_note(run.client.put_incident(run.new_id(), {"properties": props}), "Created incident {id} details")
 
 
-def delete_incident_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-delete-incident")
+def delete_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
-    client.delete_incident(a.incident_id)
+    client.delete("incidents", a.incident_id)
     return note({}, f"Incident {a.incident_id} was deleted successfully.",
                 {INCIDENT_KEY: {"ID": a.incident_id, "Deleted": True}})
 
@@ -1221,7 +1641,9 @@ class ListCommentsArgs(IncidentArgs, ListArgs):
     pass
 
 
-def list_incident_comments_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-comments")
+def list_incident_comments_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(ListCommentsArgs, args)
     comments, next_link = client.list_comments(a.incident_id, a.limit, a.next_link)
     rows = [comment_context(c, a.incident_id) for c in comments]
@@ -1235,13 +1657,13 @@ class AddCommentArgs(IncidentArgs):
     comment_id: CommentId | None = None
 
 
-def incident_add_comment_command(client: Client, args: dict[str, Any], new_id: Callable[[], str]
-                                 ) -> dict[str, Any]:
+@command("azure-sentinel-incident-add-comment")
+def incident_add_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(AddCommentArgs, args)
     # One ID per invocation (or the caller's stable ID): a PUT retried after a lost response
     # overwrites the same comment instead of adding a second one.
-    comment_id = a.comment_id or new_id()
-    comment = client.put_comment(a.incident_id, comment_id, a.message)
+    comment_id = a.comment_id or run.new_id()
+    comment = run.client.put_comment(a.incident_id, comment_id, a.message)
     row = comment_context(comment, a.incident_id)
     return note(comment, markdown_table(f"Incident {a.incident_id} new comment details", [row], COMMENT_HEADERS),
                 {_comment_key(a.incident_id): row})
@@ -1251,9 +1673,11 @@ class DeleteCommentArgs(IncidentArgs):
     comment_id: CommentId
 
 
-def incident_delete_comment_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-incident-delete-comment")
+def incident_delete_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(DeleteCommentArgs, args)
-    if not client.delete_comment(a.incident_id, a.comment_id):
+    if not client.delete("incidents", a.incident_id, "comments", a.comment_id):
         return note({}, f"Comment {a.comment_id} does not exist.")
     return note({}, f"Comment {a.comment_id} was deleted successfully from incident {a.incident_id}.")
 
@@ -1269,7 +1693,9 @@ class ListRelationsArgs(IncidentArgs, ListArgs):
     filter: str | None = None
 
 
-def list_incident_relations_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-relations")
+def list_incident_relations_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(ListRelationsArgs, args)
     clauses = [f"({a.filter})"] if a.filter else []
     if a.entity_kinds:
@@ -1283,17 +1709,21 @@ def list_incident_relations_command(client: Client, args: dict[str, Any]) -> dic
     return note(relations, readable, {key: rows, **next_link_context(next_link)})
 
 
-def list_incident_entities_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-entities")
+def list_incident_entities_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
     data = client.list_entities(a.incident_id)
-    rows = [entity_context(e, a.incident_id) for e in data.get("entities") or []]
+    rows = [entity_context(e, a.incident_id) for e in data["entities"]]
     key = "AzureSentinel.IncidentEntity(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
     readable = markdown_table(f"Incident {a.incident_id} Entities ({len(rows)} results)",
                               [{"ID": r["ID"], "Kind": r["Kind"], "Properties": r["Properties"]} for r in rows])
     return note(data, readable, {key: rows})
 
 
-def list_incident_alerts_command(client: Client, args: dict[str, Any]) -> dict[str, Any]:
+@command("azure-sentinel-list-incident-alerts")
+def list_incident_alerts_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    client = run.client
     a = parse_args(IncidentArgs, args)
     alerts = client.list_alerts(a.incident_id)
     rows = [alert_context(al, a.incident_id) for al in alerts]
@@ -1301,6 +1731,205 @@ def list_incident_alerts_command(client: Client, args: dict[str, Any]) -> dict[s
     readable = markdown_table(f"Incident {a.incident_id} Alerts ({len(rows)} results)", rows, ALERT_HEADERS)
     return note({"value": alerts}, readable, {key: rows})
 
+
+# endregion
+
+# region watchlists
+
+WATCHLIST_KEY = "AzureSentinel.Watchlist(val.ID === obj.ID)"
+WATCHLIST_ITEM_KEY = "AzureSentinel.WatchlistItem(val.ID === obj.ID)"
+WATCHLIST_MAX_BYTES = 3_800_000  # the API's limit for inline (rawContent) watchlists
+WATCHLIST_HEADERS = ["Name", "ID", "DisplayName", "Description", "Provider", "Source", "Alias", "ItemsSearchKey",
+                     "Label", "Created", "Updated", "CreatedBy", "UpdatedBy"]
+
+
+def watchlist_context(watchlist: dict[str, Any]) -> dict[str, Any]:
+    props = _obj(watchlist.get("properties"))
+    return {"Name": watchlist.get("name"), "ID": props.get("watchlistId"), "DisplayName": props.get("displayName"),
+            "Description": props.get("description"), "Provider": props.get("provider"),
+            "Source": props.get("source"), "Created": format_time(props.get("created")),
+            "Updated": format_time(props.get("updated")), "CreatedBy": _obj(props.get("createdBy")).get("name"),
+            "UpdatedBy": _obj(props.get("updatedBy")).get("name"), "Alias": props.get("watchlistAlias"),
+            "Label": props.get("labels") or [], "ItemsSearchKey": props.get("itemsSearchKey")}
+
+
+def watchlist_item_context(item: dict[str, Any], alias: str) -> dict[str, Any]:
+    props = _obj(item.get("properties"))
+    return {"WatchlistAlias": alias, "ID": props.get("watchlistItemId") or item.get("name"), "Name": item.get("name"),
+            "Created": format_time(props.get("created")), "Updated": format_time(props.get("updated")),
+            "CreatedBy": _obj(props.get("createdBy")).get("name"), "UpdatedBy": _obj(props.get("updatedBy")).get("name"),
+            "ItemsKeyValue": _obj(props.get("itemsKeyValue"))}
+
+
+class ListWatchlistsArgs(ListArgs):
+    watchlist_alias: SafeId | None = None
+
+
+@command("azure-sentinel-list-watchlists")
+def list_watchlists_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListWatchlistsArgs, args)
+    if a.watchlist_alias:
+        items, next_link = [run.client.get("watchlists", a.watchlist_alias)], None
+    else:
+        items, next_link = run.client.collect(("watchlists",), a.limit, a.next_link)
+    return list_note("Watchlists", items, [watchlist_context(w) for w in items], WATCHLIST_KEY, WATCHLIST_HEADERS,
+                     next_link)
+
+
+class WatchlistArgs(Args):
+    watchlist_alias: SafeId
+
+
+@command("azure-sentinel-delete-watchlist")
+def delete_watchlist_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(WatchlistArgs, args)
+    return deleted_note(f"Watchlist {a.watchlist_alias}", run.client.delete("watchlists", a.watchlist_alias))
+
+
+class WatchlistCreateArgs(WatchlistArgs):
+    watchlist_display_name: str
+    description: str | None = None
+    provider: str = "XSOAR"
+    labels: TextList = Field(default_factory=list)
+    lines_to_skip: Annotated[int, Field(ge=0)] = 0
+    file_entry_id: str
+    items_search_key: str
+    content_type: str = "text/csv"
+
+    @field_validator("content_type")
+    @classmethod
+    def _csv(cls, value: str) -> str:
+        if value.strip().lower() != "text/csv":
+            raise ValueError("Microsoft Sentinel accepts only text/csv")
+        return "text/csv"
+
+
+def read_watchlist_file(run: Run, entry_id: str) -> tuple[str, str]:
+    """(file name, CSV text) of a file entry, refused before sending when above the API's inline limit."""
+    try:
+        found = run.file_path(entry_id)
+        path, name = str(found["path"]), str(found.get("name") or "watchlist.csv")
+        with open(path, "rb") as handle:
+            raw = handle.read(WATCHLIST_MAX_BYTES + 1)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"Argument 'file_entry_id': the file entry {entry_id!r} cannot be read "
+                          f"({type(exc).__name__}); give the entry ID of a CSV file in this incident.") from None
+    if len(raw) > WATCHLIST_MAX_BYTES:
+        raise ConfigError(f"The file {name} is larger than 3.8 MB, the most Microsoft Sentinel accepts inline; "
+                          f"upload a large watchlist from Azure Storage in the Microsoft Sentinel portal "
+                          f"(Watchlist > New > large watchlist), or split it into several watchlists.")
+    try:
+        return name, raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"The file {name} is not UTF-8 text; save the CSV as UTF-8 and upload it again.") from None
+
+
+@command("azure-sentinel-watchlist-create-update")
+def watchlist_create_update_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(WatchlistCreateArgs, args)
+    name, content = read_watchlist_file(run, a.file_entry_id)
+    wanted = {"watchlistAlias": a.watchlist_alias, "displayName": a.watchlist_display_name, "provider": a.provider,
+              "source": name, "sourceType": "Local", "itemsSearchKey": a.items_search_key, "contentType": a.content_type,
+              "numberOfLinesToSkip": a.lines_to_skip, "rawContent": content, "labels": a.labels or None,
+              "description": a.description}
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    watchlist = write_with_etag(run.client, ("watchlists", a.watchlist_alias), lambda current: {
+        "properties": {**_obj((current or {}).get("properties")), **wanted}})
+    row = watchlist_context(watchlist)
+    return note(watchlist, markdown_table(f"Watchlist {a.watchlist_alias} was created or updated", [row],
+                                          WATCHLIST_HEADERS), {WATCHLIST_KEY: row})
+
+
+class ListWatchlistItemsArgs(ListArgs, WatchlistArgs):
+    watchlist_item_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-watchlist-items")
+def list_watchlist_items_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListWatchlistItemsArgs, args)
+    segments = ("watchlists", a.watchlist_alias, "watchlistItems")
+    if a.watchlist_item_id:
+        items, next_link = [run.client.get(*segments, a.watchlist_item_id)], None
+    else:
+        items, next_link = run.client.collect(segments, a.limit, a.next_link)
+    rows = [watchlist_item_context(i, a.watchlist_alias) for i in items]
+    return list_note(f"Watchlist {a.watchlist_alias} items", items, rows, WATCHLIST_ITEM_KEY,
+                     ["ID", "ItemsKeyValue", "Created", "Updated", "CreatedBy", "UpdatedBy"], next_link)
+
+
+class WatchlistItemArgs(WatchlistArgs):
+    watchlist_item_id: SafeId
+
+
+@command("azure-sentinel-delete-watchlist-item")
+def delete_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(WatchlistItemArgs, args)
+    existed = run.client.delete("watchlists", a.watchlist_alias, "watchlistItems", a.watchlist_item_id)
+    return deleted_note(f"Watchlist item {a.watchlist_item_id}", existed)
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    """A JSON object given as text (or already an object)."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError as exc:
+        raise ValueError(f"must be a JSON object ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("must be a JSON object such as {\"column\": \"value\"}")
+    return parsed
+
+
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_object)]
+
+
+class CreateWatchlistItemArgs(WatchlistArgs):
+    watchlist_item_id: SafeId | None = None
+    item_key_value: JsonObject
+
+
+@command("azure-sentinel-create-update-watchlist-item")
+def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(CreateWatchlistItemArgs, args)
+    item_id = a.watchlist_item_id or run.new_id()
+    item = write_with_etag(run.client, ("watchlists", a.watchlist_alias, "watchlistItems", item_id),
+                           lambda current: {"properties": {**_obj((current or {}).get("properties")),
+                                                           "itemsKeyValue": a.item_key_value}})
+    row = watchlist_item_context(item, a.watchlist_alias)
+    return note(item, markdown_table(f"Watchlist {a.watchlist_alias} item {item_id} was created or updated", [row],
+                                     ["ID", "ItemsKeyValue", "Created", "Updated"]), {WATCHLIST_ITEM_KEY: row})
+
+
+# endregion
+
+# region threat intelligence
+
+# endregion
+
+# region analytics rules and templates
+
+# endregion
+
+# region automation rules
+
+# endregion
+
+# region bookmarks
+
+# endregion
+
+# region incident tasks
+
+# endregion
+
+# region data connectors
+
+# endregion
+
+# region subscriptions and resource groups
+
+# endregion
+
+# region KQL queries (Log Analytics)
 
 # endregion
 
@@ -1328,11 +1957,28 @@ class FetchState(BaseModel):
 
     version: int = FETCH_STATE_VERSION
     window_start: str
-    cursor: int = 0
-    floor: int = 0
+    cursor: int = Field(default=0, ge=0)
+    floor: int = Field(default=0, ge=0)
     modified_since: str
     emitted: str = ""
     marks: list[tuple[int, int]] = Field(default_factory=list)
+
+    @field_validator("window_start", "modified_since")
+    @classmethod
+    def _a_time(cls, value: str) -> str:
+        if parse_time(value) is None:
+            raise ValueError("not a timestamp")
+        return value
+
+    @field_validator("emitted")
+    @classmethod
+    def _a_bitmap(cls, value: str) -> str:
+        if value:
+            try:
+                zlib_decompress(value)
+            except (ValueError, zlib.error):  # binascii.Error is a ValueError
+                raise ValueError("not a base64 zlib bitmap") from None
+        return value
 
 
 class EmittedSet:
@@ -1360,24 +2006,55 @@ class EmittedSet:
 
 
 def zlib_decompress(encoded: str) -> bytes:
-    return zlib.decompress(base64.b64decode(encoded))
+    return zlib.decompress(base64.b64decode(encoded, validate=True))
 
 
-def initial_state(last_run: dict[str, Any], settings: Settings, now: datetime) -> FetchState:
-    """The state to continue from: ours, the official integration's, or a first run."""
-    if last_run.get("version") == FETCH_STATE_VERSION:
+KNOWN_STATE_VERSIONS = (FETCH_STATE_VERSION,)
+OFFICIAL_STATE_KEYS = frozenset({"last_fetch_time", "last_fetch_ids", "last_incident_number", "lookback_fetch_ids"})
+DAMAGED_STATE = ("The stored fetch state (lastRun) is damaged ({why}); nothing was fetched. Reset the instance's "
+                 "'last run' to fetch again from the first fetch window (incidents fetched before may then "
+                 "arrive again).")
+
+
+def initial_state(last_run: Any, settings: Settings, now: datetime) -> FetchState:
+    """The state to continue from: ours, the official integration's, or a first run.
+
+    Anything else is damaged and stops the fetch: a silent restart would deliver every incident again.
+    """
+    start = iso_z(now - settings.first_fetch)
+    if last_run is None or last_run == {}:
+        return FetchState(window_start=start, modified_since=iso_z(now))
+    if not isinstance(last_run, dict):
+        raise SentinelError(DAMAGED_STATE.format(why=f"a JSON {_json_type(last_run)}, not an object"))
+    if "version" in last_run:
+        version = last_run["version"]
+        if type(version) is not int or version not in KNOWN_STATE_VERSIONS:
+            raise SentinelError(DAMAGED_STATE.format(why=f"unknown version {version!r}"))
         try:
             return FetchState.model_validate(last_run)
-        except ValidationError:
-            raise SentinelError("The stored fetch state (lastRun) is damaged; reset the instance's "
-                                "'last run' to start fetching again from the first fetch window.") from None
-    start = iso_z(now - settings.first_fetch)
-    legacy_number = str(last_run.get("last_incident_number") or "").strip()
-    if legacy_number.isdigit() and int(legacy_number) > 0:
-        # Continue after the official integration: everything up to its cursor counts as fetched.
-        number = int(legacy_number)
-        return FetchState(window_start=start, cursor=number, floor=number, modified_since=iso_z(now))
-    return FetchState(window_start=start, modified_since=iso_z(now))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            why = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+            raise SentinelError(DAMAGED_STATE.format(why=why)) from None
+    if not set(last_run) <= OFFICIAL_STATE_KEYS:
+        unknown = ", ".join(sorted(set(last_run) - OFFICIAL_STATE_KEYS))[:120]
+        raise SentinelError(DAMAGED_STATE.format(why=f"neither this integration's nor the official one's: {unknown}"))
+    return _continue_official(last_run, settings, now)
+
+
+def _continue_official(last_run: dict[str, Any], settings: Settings, now: datetime) -> FetchState:
+    """Continue after the official integration: everything up to its cursor counts as fetched."""
+    number = last_run.get("last_incident_number")
+    if isinstance(number, str) and number.strip().isdigit():
+        number = int(number)
+    if number in (None, "", 0):  # it never fetched by number: continue from its time cursor
+        fetched_until = parse_time(last_run.get("last_fetch_time"))
+        start = iso_z(fetched_until) if fetched_until else iso_z(now - settings.first_fetch)
+        return FetchState(window_start=start, modified_since=iso_z(now))
+    if type(number) is not int or number < 0:
+        raise SentinelError(DAMAGED_STATE.format(why=f"last_incident_number {number!r} is not a whole number"))
+    return FetchState(window_start=iso_z(now - settings.first_fetch), cursor=number, floor=number,
+                      modified_since=iso_z(now))
 
 
 def fetch_filter(settings: Settings, *clauses: str) -> str:
@@ -1395,15 +2072,27 @@ def fetch_filter(settings: Settings, *clauses: str) -> str:
 
 
 def _number(incident: dict[str, Any]) -> int:
-    return int((incident.get("properties") or {}).get("incidentNumber") or 0)
+    """The incident number of an incident that passed `_incident_problem`."""
+    return int(incident["properties"]["incidentNumber"])
+
+
+def _incident_problem(incident: dict[str, Any]) -> str | None:
+    """Why an incident of a list page cannot be fetched (a poison record), or None."""
+    name = incident.get("name")
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or ID_FORBIDDEN.search(name):
+        return f"its name {str(name)[:80]!r} is not a valid incident ID"
+    number = _obj(incident.get("properties")).get("incidentNumber")
+    if type(number) is not int or number < 1:
+        return f"its incidentNumber {str(number)[:40]!r} is not a whole number"
+    return None
 
 
 def _created(incident: dict[str, Any]) -> datetime:
-    return _time_key(str((incident.get("properties") or {}).get("createdTimeUtc") or ""))
+    return _time_key(str(incident["properties"].get("createdTimeUtc") or ""))
 
 
 def _modified(incident: dict[str, Any]) -> str:
-    return str((incident.get("properties") or {}).get("lastModifiedTimeUtc") or "")
+    return str(incident["properties"].get("lastModifiedTimeUtc") or "")
 
 
 @dataclass
@@ -1412,6 +2101,22 @@ class FetchResult:
     state: FetchState
     escalated: int = 0
     new: int = 0
+    skipped: list[str] = field(default_factory=list)  # poison records left out, one line each
+
+
+def _fetchable(pages: Iterator[tuple[list[dict[str, Any]], str | None]], skipped: dict[str, str]
+               ) -> Iterator[list[dict[str, Any]]]:
+    """The pages without poison records; each one left out is noted once in `skipped`."""
+    for page, _ in pages:
+        kept = []
+        for incident in page:
+            problem = _incident_problem(incident)
+            if problem is None:
+                kept.append(incident)
+            else:
+                name = str(incident.get("name"))[:80]
+                skipped.setdefault(name, f"Skipped incident {name!r}: {problem}.")
+        yield kept
 
 
 def select_incidents(client: Client, settings: Settings, state: FetchState, now: datetime) -> FetchResult:
@@ -1424,6 +2129,7 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
     Emitted numbers are skipped in both passes and never count against the limit.
     """
     emitted = EmittedSet(state.floor, state.emitted)
+    skipped: dict[str, str] = {}
     budget = settings.fetch_limit
     picked: list[dict[str, Any]] = []
     overlap = max(settings.look_back, MIN_OVERLAP)
@@ -1438,7 +2144,8 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
                              f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
                              f"properties/createdTimeUtc ge {iso_z(horizon_start)}")
         newest, truncated = state.modified_since, False
-        for page, _ in client.iter_incident_pages(query, "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX):
+        pages = client.iter_incident_pages(query, "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
+        for page in _fetchable(pages, skipped):
             for incident in page:
                 if _number(incident) in emitted:
                     newest = max(newest, _modified(incident), key=_time_key)
@@ -1463,7 +2170,7 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
         overlap_left = state.cursor - lowest
         pages = client.iter_incident_pages(query, "properties/incidentNumber asc",
                                            lambda: min(PAGE_MAX, budget - len(picked) + overlap_left))
-        for page, _ in pages:
+        for page in _fetchable(pages, skipped):
             for incident in page:
                 if len(picked) == budget:
                     break
@@ -1485,7 +2192,8 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
     next_state = FetchState(window_start=state.window_start, cursor=cursor, floor=emitted.floor,
                             modified_since=modified_since, emitted=emitted.encode(),
                             marks=[m for m in marks if m[0] > emitted.floor])
-    return FetchResult(picked, next_state, escalated=escalated, new=len(picked) - escalated)
+    return FetchResult(picked, next_state, escalated=escalated, new=len(picked) - escalated,
+                       skipped=list(skipped.values()))
 
 
 def _time_key(value: str) -> datetime:
@@ -1497,7 +2205,7 @@ def _update_marks(marks: list[tuple[int, int]], picked: list[dict[str, Any]], cu
     """Add a (number, created minute) checkpoint when the newest one is MARK_EVERY old."""
     marks = [(int(number), int(minute)) for number, minute in marks]
     newest = max(picked, key=_number, default=None)
-    created = parse_time((newest.get("properties") or {}).get("createdTimeUtc")) if newest else None
+    created = parse_time(newest["properties"].get("createdTimeUtc")) if newest else None
     if newest is None or created is None or _number(newest) != cursor:
         return marks
     minute = int(created.timestamp() // 60)
@@ -1508,7 +2216,7 @@ def _update_marks(marks: list[tuple[int, int]], picked: list[dict[str, Any]], cu
 
 ENRICHMENTS: dict[str, Callable[[Client, str], list[Any]]] = {
     "Alerts": lambda client, iid: client.list_alerts(iid),
-    "Entities": lambda client, iid: list(client.list_entities(iid).get("entities") or []),
+    "Entities": lambda client, iid: client.list_entities(iid)["entities"],
     "Comments": lambda client, iid: client.list_comments(iid, ENRICH_MAX_ITEMS)[0],
     "Relations": lambda client, iid: client.list_relations(iid, ENRICH_MAX_ITEMS)[0],
 }
@@ -1532,6 +2240,8 @@ def enrich(client: Client, incidents: list[dict[str, Any]], kinds: tuple[str, ..
             return index, kind, ENRICHMENTS[kind](client, safe_id(incidents[index].get("name"))), None
         except SentinelError as exc:
             return index, kind, [], str(exc)
+        except Exception as exc:  # any failure of one call: the incident is kept, the error listed
+            return index, kind, [], f"Unexpected {type(exc).__name__} while reading the {kind.lower()}."
 
     with ThreadPoolExecutor(max_workers=ENRICH_CONCURRENCY) as pool:
         for index, kind, items, error in pool.map(run, jobs):
@@ -1543,12 +2253,14 @@ def enrich(client: Client, incidents: list[dict[str, Any]], kinds: tuple[str, ..
 
 def fetch_context(incident: dict[str, Any]) -> dict[str, Any]:
     """The official integration's formatted incident for rawJSON (its incoming mapper reads these keys)."""
-    props = incident.get("properties") or {}
+    props = _obj(incident.get("properties"))
+    rules = props.get("relatedAnalyticRuleIds")
     return {
         **incident_context(incident),
-        "tags": [label.get("labelName") for label in props.get("labels") or []],
-        "owner": props.get("owner") or {},
-        "relatedAnalyticRuleIds": [str(rule).rsplit("/", 1)[-1] for rule in props.get("relatedAnalyticRuleIds") or []],
+        "tags": [label.get("labelName") for label in _objs(props.get("labels"))],
+        "owner": _obj(props.get("owner")),
+        "relatedAnalyticRuleIds": [str(rule).rsplit("/", 1)[-1] for rule in rules if isinstance(rule, str)]
+        if isinstance(rules, list) else [],
         "classification": props.get("classification"),
         "classificationComment": props.get("classificationComment"),
         "classificationReason": props.get("classificationReason"),
@@ -1569,7 +2281,13 @@ def to_platform_incident(incident: dict[str, Any], extra: dict[str, Any], settin
     }
 
 
-def fetch_incidents(client: Client, settings: Settings, last_run: dict[str, Any], now: datetime,
+@command("fetch-incidents", workspace=False)
+def fetch_incidents_command(run: Run, args: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any],
+                                                                      dict[str, Any]]:
+    return fetch_incidents(run.client, run.settings, run.last_run, run.now(), run.instance)
+
+
+def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: datetime,
                     instance: str) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """One fetch run: (platform incidents, next lastRun, stats). Raises on failure; then nothing changes."""
     state = initial_state(last_run, settings, now)
@@ -1581,13 +2299,23 @@ def fetch_incidents(client: Client, settings: Settings, last_run: dict[str, Any]
     stats = {"incidents": len(incidents), "escalated": result.escalated, "new": result.new,
              "cursor": result.state.cursor, "retries": client.transport.retries,
              "enrichment_failures": sum(1 for e in extras if e.get("enrichment_errors")),
+             "skipped": len(result.skipped), "skipped_records": result.skipped,
              "last_run_bytes": len(json.dumps(next_run))}
     return incidents, next_run, stats
 
 
 # endregion
 
+# region mirroring
+
+# endregion
+
 # region auth and test-module
+
+
+@command("test-module", workspace=False)
+def test_module_command(run: Run, args: dict[str, Any]) -> str:
+    return test_module(run.client, run.settings, run.now())
 
 
 def test_module(client: Client, settings: Settings, now: datetime) -> str:
@@ -1599,71 +2327,27 @@ def test_module(client: Client, settings: Settings, now: datetime) -> str:
     return "ok"
 
 
-def auth_reset_command(credential: Credential) -> dict[str, Any]:
-    credential.invalidate()
-    return note({}, "Authorization was reset successfully: the cached access token was removed and a new one "
+@command("azure-sentinel-auth-reset", workspace=False)
+def auth_reset_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    reset_tokens(run.context)
+    return note({}, "Authorization was reset successfully: the cached access tokens were removed and new ones "
                     "will be requested on the next command.")
 
 
 # endregion
 
-# region command table and main
-
-
-@dataclass
-class Run:
-    """What one invocation works with, built once in main()."""
-
-    settings: Settings
-    client: Client
-    credential: Credential
-    now: Callable[[], datetime]
-    last_run: dict[str, Any] = field(default_factory=dict)
-    instance: str = ""
-    new_id: Callable[[], str] = field(default_factory=lambda: _once(lambda: str(uuid.uuid4())))
-
-
-def _once(make: Callable[[], str]) -> Callable[[], str]:
-    """A generator of one value per invocation: every call returns the first value made."""
-    value: list[str] = []
-
-    def get() -> str:
-        if not value:
-            value.append(make())
-        return value[0]
-    return get
-
-
-CommandFn = Callable[[Run, dict[str, Any]], Any]
-
-COMMANDS: dict[str, CommandFn] = {
-    "test-module": lambda run, _args: test_module(run.client, run.settings, run.now()),
-    "fetch-incidents": lambda run, _args: fetch_incidents(run.client, run.settings, run.last_run, run.now(),
-                                                          run.instance),
-    "azure-sentinel-get-incident-by-id": lambda run, args: get_incident_by_id_command(run.client, args),
-    "azure-sentinel-list-incidents": lambda run, args: list_incidents_command(run.client, args),
-    "azure-sentinel-update-incident": lambda run, args: update_incident_command(run.client, args),
-    "azure-sentinel-create-incident": lambda run, args: create_incident_command(run.client, args, run.new_id),
-    "azure-sentinel-delete-incident": lambda run, args: delete_incident_command(run.client, args),
-    "azure-sentinel-list-incident-comments": lambda run, args: list_incident_comments_command(run.client, args),
-    "azure-sentinel-incident-add-comment": lambda run, args: incident_add_comment_command(run.client, args,
-                                                                                           run.new_id),
-    "azure-sentinel-incident-delete-comment": lambda run, args: incident_delete_comment_command(run.client, args),
-    "azure-sentinel-list-incident-relations": lambda run, args: list_incident_relations_command(run.client, args),
-    "azure-sentinel-list-incident-entities": lambda run, args: list_incident_entities_command(run.client, args),
-    "azure-sentinel-list-incident-alerts": lambda run, args: list_incident_alerts_command(run.client, args),
-    "azure-sentinel-auth-reset": lambda run, _args: auth_reset_command(run.credential),
-}
-# Commands with no workspace override arguments (the official manifest gives them none).
-NO_OVERRIDES = frozenset({"test-module", "fetch-incidents", "azure-sentinel-create-incident",
-                          "azure-sentinel-auth-reset"})
+# region main
 
 
 class Redactor:
     """Masks every known secret (client secret, private key, tokens) in text bound for logs or entries.
 
-    `dynamic` returns secrets that appear during the run (the access token once it is acquired).
+    `dynamic` returns secrets that appear during the run (access tokens once they are acquired).
+    Anything shaped like a JWT or an `access_token` JSON value is masked too, known or not.
     """
+
+    PATTERNS = (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+                re.compile(r'(?<="access_token":)\s*"[^"]*"'), re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]{8,}"))
 
     def __init__(self, secrets: list[str], dynamic: Callable[[], list[str]] = list):
         self._secrets = [s for s in secrets if s and len(s) >= 4]
@@ -1675,7 +2359,43 @@ class Redactor:
             for line in secret.splitlines():
                 if len(line) >= 16:
                     text = text.replace(line, "<redacted>")
+        for pattern in self.PATTERNS:
+            text = pattern.sub("<redacted>", text)
         return text
+
+
+def _cached_tokens(context: dict[str, Any]) -> list[str]:
+    tokens = context.get(Credential.CONTEXT_KEY)
+    entries = tokens.values() if isinstance(tokens, dict) else []
+    return [str(e.get("access_token")) for e in entries if isinstance(e, dict) and e.get("access_token")]
+
+
+LIBRARY_LOGGERS = ("msal", "urllib3")
+
+
+class _LogBridge(logging.Handler):
+    """Library log records (MSAL, urllib3) as lines of the integration's redacted debug log:
+    never on stderr, never with a traceback."""
+
+    bridge = True
+
+    def __init__(self, log: Callable[[str], None]):
+        super().__init__(logging.WARNING)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._log(f"{record.name} {record.levelname.lower()}: {_first_line(record.getMessage())}")
+        except Exception:  # noqa: BLE001 - logging must never break a command
+            pass
+
+
+def route_library_logs(log: Callable[[str], None]) -> None:
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [h for h in logger.handlers if not getattr(h, "bridge", False)]
+        logger.addHandler(_LogBridge(log))
+        logger.propagate = False
 
 
 def build_run(params: dict[str, Any], args: dict[str, Any], command: str, context: dict[str, Any],
@@ -1683,59 +2403,68 @@ def build_run(params: dict[str, Any], args: dict[str, Any], command: str, contex
               sleep: Callable[[float], None] = time.sleep) -> Run:
     settings = settings_from_params(params)
     session = new_session(settings)
-    credential = Credential(settings, session, context, now=now)
-    transport = Transport(session, credential, settings.cloud.arm, now=now, sleep=sleep, log=log)
-    overrides = command not in NO_OVERRIDES
-    client = Client(transport,
-                    (overrides and str(args.get("subscription_id") or "").strip()) or settings.subscription_id,
-                    (overrides and str(args.get("resource_group_name") or "").strip()) or settings.resource_group,
-                    settings.workspace)
-    return Run(settings=settings, client=client, credential=credential,
-               now=lambda: datetime.fromtimestamp(now(), timezone.utc))
+    retry = RetryPolicy(now=now, sleep=sleep, log=log)
+    credential = Credential(settings, session, context, retry=retry, now=now)
+    transport = Transport(session, credential, settings.cloud.arm, retry)
+    overrides = command not in WORKSPACE_FREE
+
+    def chosen(arg: str, default: str) -> str:
+        return (overrides and str(args.get(arg) or "").strip()) or default
+
+    client = Client(transport, chosen("subscription_id", settings.subscription_id),
+                    chosen("resource_group_name", settings.resource_group), chosen("workspace_name", settings.workspace))
+    return Run(settings=settings, client=client, context=context, now=lambda: datetime.fromtimestamp(now(), timezone.utc))
+
+
+def _platform_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def main() -> None:
-    """The only function that talks to the platform."""
-    command = demisto.command()
-    params = demisto.params()
-    args = demisto.args() or {}
-    context = demisto.getIntegrationContext() or {}
-    before = json.dumps(context, sort_keys=True, default=str)
-    redact = Redactor([_secret_of(params.get("credentials")), _secret_of(params.get("creds_certificate")),
-                       _secret_of(params.get("private_key"))],
-                      dynamic=lambda: [str((context.get(Credential.CONTEXT_KEY) or {}).get("access_token") or "")])
-
-    def log(message: str) -> None:
-        demisto.debug(redact(message))
-
+    """The only function that talks to the platform. Nothing escapes it but a failed fetch."""
+    command, context, before = "", {}, ""
+    redact = Redactor([])
     try:
+        command = str(demisto.command() or "")
+        params = _platform_dict(demisto.params())
+        args = _platform_dict(demisto.args())
+        context = _platform_dict(demisto.getIntegrationContext())  # a malformed context is ignored
+        before = json.dumps(context, sort_keys=True, default=str)
+        redact = Redactor([_secret_of(params.get("credentials")), _secret_of(params.get("creds_certificate")),
+                           _secret_of(params.get("private_key"))], dynamic=lambda: _cached_tokens(context))
+
+        def log(message: str) -> None:
+            demisto.debug(redact(message))
+
+        route_library_logs(log)
         if command not in COMMANDS:
             raise ConfigError(f"Command '{command}' is not implemented by this integration.")
         run = build_run(params, args, command, context, log)
+        run.file_path = demisto.getFilePath
         if command == "fetch-incidents":
-            run.last_run, run.instance = demisto.getLastRun() or {}, demisto.integrationInstance()
+            run.last_run, run.instance = demisto.getLastRun(), str(demisto.integrationInstance() or "")
             incidents, next_run, stats = COMMANDS[command](run, args)
+            for line in stats.pop("skipped_records"):
+                demisto.error(redact(f"fetch-incidents: {line}"))
             demisto.incidents(incidents)
             demisto.setLastRun(next_run)  # only after the incidents were handed over
             demisto.info(f"fetch-incidents: {json.dumps(stats)}")
         else:
             demisto.results(COMMANDS[command](run, args))
-    except SentinelError as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one clear message
+        expected = isinstance(exc, SentinelError)
+        detail = str(exc) if expected else f"Unexpected error {type(exc).__name__}: {exc}"
         if command == "fetch-incidents":  # the platform keeps the old lastRun and retries the window
-            demisto.error(redact(f"fetch-incidents failed: {exc}"))
-            raise SentinelError(redact(str(exc))) from None
-        demisto.error(redact(f"{command} failed: {exc}"))
-        demisto.results(error_entry(redact(f"Failed to execute {command} command. Error: {exc}")))
-    except Exception as exc:  # a bug: say so, without leaking anything
-        if command == "fetch-incidents":
-            demisto.error(redact(f"fetch-incidents failed unexpectedly: {type(exc).__name__}: {exc}"))
-            raise SentinelError(redact(f"Unexpected error {type(exc).__name__}: {exc}")) from None
-        demisto.error(redact(f"{command} failed unexpectedly: {type(exc).__name__}: {exc}"))
-        demisto.results(error_entry(redact(f"Failed to execute {command} command. Unexpected error "
-                                           f"{type(exc).__name__}: {exc}")))
+            demisto.error(redact(f"fetch-incidents failed: {detail}"))
+            raise SentinelError(redact(detail)) from None
+        demisto.error(redact(f"{command} failed: {detail}"))
+        demisto.results(error_entry(redact(f"Failed to execute {command} command. Error: {detail}")))
     finally:
-        if json.dumps(context, sort_keys=True, default=str) != before:
-            demisto.setIntegrationContext(context)
+        if before and json.dumps(context, sort_keys=True, default=str) != before:
+            try:
+                demisto.setIntegrationContext(context)
+            except Exception as exc:  # noqa: BLE001
+                demisto.error(redact(f"Could not save the integration context: {type(exc).__name__}."))
 
 
 if __name__ in ("__main__", "__builtin__", "builtins"):

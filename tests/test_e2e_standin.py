@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from sentinel_emulator import Emulator
+from module_helpers import cached_token
 from xsoar_local.platform import Platform, run_module
 
 
@@ -94,7 +95,7 @@ def test_commands_work_on_one_token_and_leak_nothing(emu):
     assert context_value(comment, "AzureSentinel.IncidentComment")["Message"] == "on it"
 
     assert sum(emu.token_requests.values()) == 1, "one token must serve every invocation"
-    token = inst.context["azure_token"]["access_token"]
+    token = cached_token(inst.context)["access_token"]
     identity_header = emu.env()["IDENTITY_HEADER"]
     for platform in inst.runs:
         text = json.dumps(platform.results) + json.dumps(platform.logs)

@@ -67,8 +67,9 @@ def test_state_stays_small_over_weeks_and_nothing_is_emitted_twice(world):
         clock.set(now)
 
         session = mod.new_session(settings)
-        credential = mod.Credential(settings, session, context, now=clock)
-        transport = mod.Transport(session, credential, settings.cloud.arm, now=clock, sleep=clock.advance)
+        retry = mod.RetryPolicy(now=clock, sleep=clock.advance)
+        credential = mod.Credential(settings, session, context, retry=retry, now=clock)
+        transport = mod.Transport(session, credential, settings.cloud.arm, retry)
         client = mod.Client(transport, settings.subscription_id, settings.resource_group, settings.workspace)
         incidents, last_run, _stats = mod.fetch_incidents(client, settings, last_run, now, "inst")
         emitted += [json.loads(i["rawJSON"])["IncidentNumber"] for i in incidents]

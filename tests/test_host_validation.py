@@ -83,6 +83,7 @@ def test_params_are_coerced_and_defaulted() -> None:
         "subscriptionID": "123", "credentials": {"identifier": "app", "password": "pw"}, "insecure": False,
         "isFetch": True, "min_severity": "Informational", "statuses_to_fetch": ["Closed"], "limit": "10",
         "fetch_time": "3 days", "fetch_mode": "ok", "batch": "2", "tenant_id": "hidden-but-allowed",
+        "mirror_direction": "None", "close_incident": False, "close_ticket": False, "comment_tag": "comment",
     }
 
 

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from module_helpers import (
     ARM, CLIENT_ID, CLIENT_SECRET, INCIDENT_ID, INCIDENT_URL, TOKEN_URL, WS_URL, all_text, arm_requests,
-    base_params, form, load_json, mock_login, only_entry, only_error,
+    base_params, cached_token, form, load_json, mock_login, only_entry, only_error,
     query, run,
 )
 
@@ -70,14 +70,14 @@ def test_token_near_expiry_is_refreshed(m, seconds_left, refreshed):
     m.get(INCIDENT_URL, json=load_json("incident_get.json"))
     first = get_incident()
     context = json.loads(json.dumps(first.context))
-    context["azure_token"]["access_token"] = "old-token"
-    context["azure_token"]["expires_on"] = time.time() + seconds_left
+    cached_token(context)["access_token"] = "old-token"
+    cached_token(context)["expires_on"] = time.time() + seconds_left
     second = get_incident(context=context)
     assert sign_in.call_count == 1 + refreshed
     expected = "Bearer fresh-token" if refreshed else "Bearer old-token"
     assert arm_requests(m)[-1].headers["Authorization"] == expected
     if refreshed:
-        assert second.context["azure_token"]["access_token"] == "fresh-token"
+        assert cached_token(second.context)["access_token"] == "fresh-token"
 
 
 def test_cached_token_of_another_client_is_not_used(m):
@@ -96,7 +96,8 @@ def test_the_secret_is_never_stored_in_the_context(m):
     m.get(INCIDENT_URL, json=load_json("incident_get.json"))
     platform = get_incident()
     assert CLIENT_SECRET not in json.dumps(platform.context)
-    assert set(platform.context["azure_token"]) == {"key", "access_token", "expires_on"}
+    assert set(platform.context) == {"azure_tokens"}
+    assert set(cached_token(platform.context)) == {"access_token", "expires_on"}
 
 
 def test_sign_in_form_carries_the_client_credentials_grant(m):

@@ -245,10 +245,10 @@ def test_list_alerts_is_a_post_reading_key_value(m):
 
 def test_auth_reset_clears_the_cached_token(m):
     """Given a cached token, when auth-reset runs, then the token is gone from the integration context."""
-    context = {"azure_token": {"key": "k", "access_token": "cached-token-value", "expires_on": 9e12}, "other": 1}
+    context = {"azure_tokens": {"k": {"access_token": "cached-token-value", "expires_on": 9e12}}, "other": 1}
     platform = run("azure-sentinel-auth-reset", context=context)
     entry = only_entry(platform)
     assert entry["Type"] == 1
-    assert "azure_token" not in platform.context
+    assert platform.context == {"other": 1}
     assert "cached-token-value" not in json.dumps(platform.context)
     assert m.request_history == []

@@ -140,7 +140,8 @@ def test_more_than_max_pages_stops_with_an_error(m, monkeypatch):
     m.get(f"{WS_URL}/incidents", json=IncidentPages(10_000, page_size=1))
     settings = MOD.settings_from_params(base_params())
     session = MOD.new_session(settings)
-    transport = MOD.Transport(session, MOD.Credential(settings, session, {}), ARM, sleep=lambda s: None)
+    transport = MOD.Transport(session, MOD.Credential(settings, session, {}), ARM,
+                              MOD.RetryPolicy(sleep=lambda s: None))
     client = MOD.Client(transport, SUB, RG, WS)
     with pytest.raises(MOD.UnsafeRequestError, match="Stopped after 3 pages"):
         client.list_incidents(500)

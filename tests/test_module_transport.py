@@ -13,7 +13,7 @@ import requests
 import requests_mock
 
 from module_helpers import (
-    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, WS, WS_URL, arm_requests, base_params, incident, load_json,
+    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, WS, WS_URL, arm_requests, base_params, cached_token, incident, load_json,
     load_module, mock_login, only_entry, only_error, run,
 )
 
@@ -38,10 +38,10 @@ class FakeClock:
 def make_client(clock: FakeClock, context: dict | None = None, budget_s: float | None = None):
     settings = MOD.settings_from_params(base_params())
     session = MOD.new_session(settings)
-    credential = MOD.Credential(settings, session, {} if context is None else context, now=clock.now)
     extra = {} if budget_s is None else {"budget_s": budget_s}
-    transport = MOD.Transport(session, credential, ARM, now=clock.now, sleep=clock.sleep,
-                              jitter=lambda: 0.5, **extra)
+    retry = MOD.RetryPolicy(now=clock.now, sleep=clock.sleep, jitter=lambda: 0.5, **extra)
+    credential = MOD.Credential(settings, session, {} if context is None else context, retry=retry, now=clock.now)
+    transport = MOD.Transport(session, credential, ARM, retry)
     return MOD.Client(transport, SUB, RG, WS)
 
 
@@ -84,7 +84,7 @@ def test_401_refreshes_the_token_once_and_retries(m):
     assert only_entry(platform)["Type"] == 1
     tokens = [r.headers["Authorization"] for r in arm_requests(m)]
     assert tokens == ["Bearer token-1", "Bearer token-2"]
-    assert platform.context["azure_token"]["access_token"] == "token-2"
+    assert cached_token(platform.context)["access_token"] == "token-2"
 
 
 def test_second_401_becomes_an_error_entry_with_a_credentials_hint(m):

@@ -5,16 +5,26 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TextIO
 
+from xsoar_local import mapping
 from xsoar_local.platform import ENTRY_ERROR
-from xsoar_local.state import ReceivedIncident
+from xsoar_local.state import Entry, LocalIncident, ReceivedIncident
+
+if TYPE_CHECKING:
+    from xsoar_local.terminal import Terminal
 
 SEVERITY_NAMES = {0: "Unknown", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "Critical"}
 
 
-def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO | None = None) -> None:
-    """Each note's HumanReadable (else its Contents as JSON); error entries as `Error: ...` on err."""
+def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO | None = None,
+                  terminal: Terminal | None = None) -> None:
+    """Each note's HumanReadable (else its Contents as JSON); error entries as `Error: ...` on err.
+
+    With a `terminal` (stdout is a TTY), HumanReadable markdown is rendered for reading (tables aligned and
+    wrapped); otherwise it is printed exactly as the integration wrote it.
+    """
     out, err = out or sys.stdout, err or sys.stderr
     for entry in entries:
         if not isinstance(entry, dict):
@@ -22,7 +32,11 @@ def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO
         elif entry.get("Type") == ENTRY_ERROR:
             print(f"Error: {entry.get('Contents')}", file=err)
         elif entry.get("HumanReadable"):
-            print(entry["HumanReadable"], file=out)
+            if terminal is not None and isinstance(entry["HumanReadable"], str):
+                out.flush()
+                terminal.markdown(entry["HumanReadable"])
+            else:
+                print(entry["HumanReadable"], file=out)
         else:
             contents = entry.get("Contents")
             print(contents if isinstance(contents, str) else to_json(contents), file=out)
@@ -42,6 +56,56 @@ def incidents_table(incidents: Sequence[ReceivedIncident]) -> str:
     rows = [(str(i.seq), "" if i.number is None else str(i.number), severity_name(i.severity), i.occurred, i.name)
             for i in incidents]
     return table(header, rows)
+
+
+def incident_dict(incident: LocalIncident, entries: Sequence[Entry], received: ReceivedIncident | None) -> dict:
+    """One local incident for `incidents show --json`."""
+    return {
+        "id": incident.seq, "dbotMirrorId": incident.remote_id,
+        "number": None if received is None else received.number,
+        "status": incident.status, "status_name": mapping.STATUS_NAMES.get(incident.status, str(incident.status)),
+        "fields": incident.fields, "dirty": sorted(incident.dirty), "last_sync": incident.last_sync,
+        "entries": [{"id": e.entry_id, "type": e.type, "contents": e.contents, "format": e.format, "tags": e.tags,
+                     "note": e.note, "source": e.source, "user": e.user, "created": e.created, "pushed": e.pushed}
+                    for e in entries],
+    }
+
+
+def incident_details(incident: LocalIncident, entries: Sequence[Entry], received: ReceivedIncident | None) -> str:
+    """One local incident as text: a header, its fields, its war-room entries."""
+    fields = incident.fields
+    number = "" if received is None or received.number is None else f", Sentinel incident {received.number}"
+    lines = [f"Incident {incident.seq}: {fields.get('name', '')}",
+             f"  status {mapping.STATUS_NAMES.get(incident.status, incident.status)}, severity "
+             f"{severity_name(_level(fields.get('severity')))}, dbotMirrorId {incident.remote_id or '-'}{number}",
+             f"  mirroring {fields.get(mapping.MIRROR_DIRECTION) or 'off'} via "
+             f"{fields.get(mapping.MIRROR_INSTANCE) or '-'}, last sync {_time(incident.last_sync)}"]
+    if incident.dirty:
+        lines.append(f"  changed locally, not pushed yet: {', '.join(sorted(incident.dirty))}")
+    lines += ["", "Fields:"]
+    width = max((len(k) for k in fields), default=0)
+    lines += [f"  {key.ljust(width)}  {_cell(value)}" for key, value in sorted(fields.items())]
+    lines += ["", f"Entries ({len(entries)}):"]
+    for entry in entries:
+        state = "pushed" if entry.pushed else ("mirrored in" if entry.source == "remote" else "local")
+        tags = f" [{', '.join(entry.tags)}]" if entry.tags else ""
+        lines.append(f"  {entry.entry_id}  {_time(entry.created)}  {entry.user or 'DBot'}  {state}{tags}")
+        lines += [f"      {line}" for line in entry.contents.splitlines() or [""]]
+    return "\n".join(lines)
+
+
+def _level(value: object) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cell(value: object, width: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

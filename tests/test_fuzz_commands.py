@@ -1,0 +1,142 @@
+"""Property-based fuzzing of every command's arguments (hypothesis, fixed seed, bounded examples).
+
+For every command in the manifest, arguments are drawn from the manifest's own argument list, with
+values that are valid, absent, or hostile (traversal, injection, control characters, foreign links,
+huge or odd text). Whatever is drawn, the command must end in exactly one entry: a valid result or one
+clear error sentence — never a traceback, never an "Unexpected error", and never a request outside
+the workspace the command works on (nor to any host but the ARM endpoint).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+import requests_mock
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from module_helpers import ARM, INCIDENT_ID, RG, ROOT, SUB, WS, WS_URL, base_params, incident, load_module, mock_login
+from xsoar_local.platform import Platform
+
+MOD = load_module()
+MANIFEST = yaml.safe_load((ROOT / "AzureSentinel" / "AzureSentinel.yml").read_text(encoding="utf-8"))
+COMMANDS = {c["name"]: c for c in MANIFEST["script"]["commands"]}
+
+HOSTILE = [
+    "..", ".", "../../../providers/Microsoft.Authorization/roleAssignments", "%2e%2e", "%2E%2E%2F", "a/b", "a\\b",
+    "a?b=c", "a#b", "'", "' or 1 eq 1 or '", "') or (1 eq 1", "\x00", "line\nbreak", "\t", "x" * 300, "",
+    " ", "https://evil.example/x", f"{WS_URL}/incidents/../../../../x", f"{ARM}/subscriptions/{SUB}/providers/"
+    "Microsoft.Authorization/roleAssignments", "http://127.0.0.1:1/", "true", "false", "-1", "0", "1e9", "99999999999",
+    "[1, 2]", '["a", "b"]', '{"a": 1}', "null", "None", "\u202e", "\U0001F600", "<script>", "${jndi:x}", ",", ",,",
+]
+VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=24))
+
+
+def answer(request, context) -> Any:
+    """A plausible ARM answer for any Sentinel path (the shapes the API defines)."""
+    path = request.path
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if request.method == "DELETE":
+        context.status_code = 200
+        return {}
+    if path.endswith("/alerts") or path.endswith("/bookmarks") and request.method == "POST":
+        return {"value": []}
+    if path.endswith("/entities"):
+        return {"entities": [], "metaData": []}
+    if request.method == "GET" and re.search(r"/(incidents|comments|relations|tasks|watchlists|watchlistitems|"
+                                             r"indicators|alertrules|alertruletemplates|automationrules|"
+                                             r"bookmarks|dataconnectors)$", path):
+        return {"value": [incident()]}
+    body = request.json() if request.body else {}
+    return {**incident(unquote(last)), **({"properties": body["properties"]} if isinstance(body, dict)
+                                          and isinstance(body.get("properties"), dict) else {})}
+
+
+@pytest.fixture(scope="module")
+def cached_context() -> dict[str, Any]:
+    """An integration context holding a valid token, so the fuzzed runs never sign in."""
+    with requests_mock.Mocker() as m:
+        mock_login(m, "fuzz-token", expires_in=10 ** 7)
+        m.get(f"{WS_URL}/incidents", json={"value": []})
+        platform = Platform(params=base_params(), command="test-module")
+        MOD.demisto = platform.module()
+        MOD.main()
+        assert platform.results == ["ok"], platform.results
+        return platform.context
+
+
+def allowed_prefix(args: dict[str, Any]) -> str:
+    """The workspace path the command must stay in, after the subscription/resource group overrides."""
+    sub = str(args.get("subscription_id") or "").strip() or SUB
+    rg = str(args.get("resource_group_name") or "").strip() or RG
+    ws = str(args.get("workspace_name") or "").strip() or WS
+    return (f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.operationalinsights/workspaces/{ws}"
+            f"/providers/microsoft.securityinsights/").lower()
+
+
+def arguments(command: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Each manifest argument absent, valid-looking, or hostile; plus an unknown one now and then."""
+    fields = {}
+    for arg in command.get("arguments") or []:
+        options = [VALUES]
+        if arg.get("predefined"):
+            options.append(st.sampled_from(arg["predefined"]))
+        if arg["name"] == "incident_id":
+            options.append(st.just(INCIDENT_ID))
+        fields[arg["name"]] = st.one_of(st.none(), *options)
+    return st.fixed_dictionaries({}, optional={**fields, "unknown_argument": VALUES}).map(
+        lambda drawn: {k: v for k, v in drawn.items() if v is not None})
+
+
+def check_one_run(name: str, args: dict[str, Any], context: dict[str, Any]) -> None:
+    with requests_mock.Mocker() as m:
+        arm = m.register_uri(requests_mock.ANY, re.compile(f"^{re.escape(ARM)}/"), json=answer)
+        platform = Platform(params=base_params(), command=name, args=copy.deepcopy(args),
+                            context=copy.deepcopy(context))
+        MOD.demisto = platform.module()
+        MOD.main()  # must never raise for a command
+        others = [r.url for r in m.request_history if not r.url.startswith(f"{ARM}/")]
+    assert others == [], others
+    assert len(platform.results) == 1, platform.results
+    entry = platform.results[0]
+    assert isinstance(entry, dict) and entry.get("Type") in (1, 4), entry
+    if entry["Type"] == 4:
+        message = entry["Contents"]
+        assert isinstance(message, str) and "\n" not in message.strip(), message
+        assert "Traceback" not in message and "Unexpected error" not in message, message
+    else:
+        assert isinstance(entry["HumanReadable"], str) and isinstance(entry["EntryContext"], dict)
+        json.dumps(entry)  # what the platform stores must be JSON
+    prefix = allowed_prefix(args)
+    for request in arm.request_history:
+        decoded = unquote(request.path).lower()
+        assert decoded.startswith(prefix), (request.method, decoded)
+        assert not {".", ".."} & set(decoded.split("/")), decoded
+    assert "fuzz-token" not in json.dumps(platform.results)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_any_arguments_end_in_one_result_or_one_clear_error(name, cached_context):
+    """Given any arguments (valid, absent or hostile) for a command, when it runs, then it returns exactly
+    one entry (a result or one clear error) and sends requests only inside its workspace."""
+
+    @settings(max_examples=100, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(args=arguments(COMMANDS[name]))
+    def run_with(args: dict[str, Any]) -> None:
+        check_one_run(name, args, cached_context)
+
+    run_with()
+
+
+def test_the_prefix_check_itself_catches_a_request_outside_the_workspace(cached_context):
+    """Given a (simulated) request outside the workspace, then the fuzz check fails: it can catch escapes."""
+    outside = f"/subscriptions/{SUB}/providers/microsoft.authorization/roleassignments"
+    assert not outside.startswith(allowed_prefix({}))
+    assert quote(allowed_prefix({"subscription_id": "other"}), safe="/").startswith("/subscriptions/other/")
