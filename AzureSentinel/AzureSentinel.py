@@ -1746,19 +1746,18 @@ def list_incident_alerts_command(run: Run, args: dict[str, Any]) -> dict[str, An
 
 
 def _choices(name: str, *values: str) -> Any:
-    """A str Enum of an argument's predefined values (a wrong value gets an error that lists them)."""
-    return Enum(name, {v: v for v in values}, type=str)
+    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
 
 
 def _words(value: str, sep: str = "") -> str:
-    """An official snake_case value as the API spells it (greater_than -> GreaterThan)."""
-    return sep.join(word.capitalize() for word in value.split("_"))
+    return sep.join(word.capitalize() for word in value.split("_"))  # greater_than -> GreaterThan
 
 
 def _duration(value: str) -> str:
-    if not re.fullmatch(r"P(?=\d|T\d)(\d+[YMWD])*(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", value.upper()):
+    text = value.strip().upper()
+    if not re.fullmatch(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", text):
         raise ValueError(f"{value!r} is not an ISO 8601 duration; write e.g. PT5H (5 hours), PT30M or P1D (1 day)")
-    return value.upper()
+    return text
 
 
 def _json_value(value: Any, shape: type = dict) -> Any:
@@ -1773,24 +1772,18 @@ def _json_value(value: Any, shape: type = dict) -> Any:
     return value
 
 
-YesNo = _choices("YesNo", "yes", "no")
-Duration = Annotated[str, AfterValidator(_duration)]
-ALERT_RULE_KEY = "AzureSentinel.AlertRule(val.name && val.name == obj.name)"
-
-
-class ListAlertRulesArgs(ListArgs):
-    rule_id: SafeId | None = None
-
-
-class ListTemplatesArgs(ListArgs):
-    template_id: SafeId | None = None
-
-
 def get_or_list(run: Run, collection: str, item_id: str | None, a: ListArgs) -> tuple[list[dict[str, Any]], str | None]:
     """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
-    if item_id:
-        return [run.client.get(collection, item_id)], None
-    return run.client.collect((collection,), a.limit, a.next_link)
+    return ([run.client.get(collection, item_id)], None) if item_id else \
+        run.client.collect((collection,), a.limit, a.next_link)
+
+
+def listing_note(title: str, raw: list[dict[str, Any]], key: str, context: Any, row: Callable[[Any], dict[str, Any]],
+                 next_link: str | None = None) -> dict[str, Any]:
+    """list_note for resources whose context is not their table rows."""
+    more = "\nMore remain: pass next_link to continue." if next_link else ""
+    return note(raw, markdown_table(title, [row(r) for r in raw]) + more,
+                {key: context, **next_link_context(next_link)})
 
 
 def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
@@ -1802,19 +1795,23 @@ def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
             "LastModified": format_time(props.get("lastModifiedUtc") or props.get("lastUpdatedDateUTC"))}
 
 
-def listing_note(title: str, raw: list[dict[str, Any]], key: str, context: Any, table: list[dict[str, Any]],
-                 next_link: str | None = None) -> dict[str, Any]:
-    """list_note for resources whose context differs from their table rows."""
-    more = "\nMore remain: pass next_link to continue." if next_link else ""
-    return note(raw, markdown_table(title, table) + more, {key: context, **next_link_context(next_link)})
+ALERT_RULE_KEY = "AzureSentinel.AlertRule(val.name && val.name == obj.name)"
+
+
+class ListAlertRulesArgs(ListArgs):
+    rule_id: SafeId | None = None
 
 
 @command("azure-sentinel-list-alert-rule")
 def list_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListAlertRulesArgs, args)
     rules, next_link = get_or_list(run, "alertRules", a.rule_id, a)
-    return listing_note(f"Azure Sentinel Alert Rules ({len(rules)} results)", rules, ALERT_RULE_KEY, rules,
-                        [rule_row(r) for r in rules], next_link)
+    return listing_note(f"Azure Sentinel Alert Rules ({len(rules)} results)", rules, ALERT_RULE_KEY, rules, rule_row,
+                        next_link)
+
+
+class ListTemplatesArgs(ListArgs):
+    template_id: SafeId | None = None
 
 
 @command("azure-sentinel-list-alert-rule-template")
@@ -1822,8 +1819,8 @@ def list_alert_rule_template_command(run: Run, args: dict[str, Any]) -> dict[str
     a = parse_args(ListTemplatesArgs, args)
     templates, next_link = get_or_list(run, "alertRuleTemplates", a.template_id, a)
     return listing_note(f"Azure Sentinel Alert Rule Templates ({len(templates)} results)", templates,
-                        "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", templates,
-                        [rule_row(t) for t in templates], next_link)
+                        "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", templates, rule_row,
+                        next_link)
 
 
 class DeleteAlertRuleArgs(Args):
@@ -1838,16 +1835,23 @@ def delete_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
                         {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}} if existed else None)
 
 
+YesNo = _choices("YesNo", "yes", "no")
+RuleKind = _choices("RuleKind", "fusion", "microsoft_security_incident_creation", "scheduled")
+ProductFilter = _choices("ProductFilter", "azure_active_directory_identity_protection", "azure_advanced_threat_protection",
+                         "azure_security_center", "azure_security_center_for_iot", "microsoft_cloud_app_security")
+RuleSeverity = _choices("RuleSeverity", "informational", "low", "medium", "high")
+TriggerOperator = _choices("TriggerOperator", "equal", "greater_than", "less_than", "not_equal")
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
 class AlertRuleArgs(Args):
     rule_name: SafeId
-    kind: _choices("RuleKind", "fusion", "microsoft_security_incident_creation", "scheduled") | None = None
+    kind: RuleKind | None = None
     template_name: str | None = None
     enabled: YesNo | None = None
     etag: str | None = None
     displayName: str | None = None
-    product_filter: _choices("Product", "azure_active_directory_identity_protection", "azure_advanced_threat_protection",
-                             "azure_security_center", "azure_security_center_for_iot",
-                             "microsoft_cloud_app_security") | None = None
+    product_filter: ProductFilter | None = None
     description: str | None = None
     name_exclude_filter: TextList = Field(default_factory=list)
     name_include_filter: TextList = Field(default_factory=list)
@@ -1855,10 +1859,10 @@ class AlertRuleArgs(Args):
     query: str | None = None
     query_frequency: Duration | None = None
     query_period: Duration | None = None
-    severity: _choices("RuleSeverity", "informational", "low", "medium", "high") | None = None
+    severity: RuleSeverity | None = None
     suppression_duration: Duration | None = None
     suppression_enabled: YesNo | None = None
-    trigger_operator: _choices("TriggerOperator", "equal", "greater_than", "less_than", "not_equal") | None = None
+    trigger_operator: TriggerOperator | None = None
     trigger_threshold: int | None = None
     tactics: TextList = Field(default_factory=list)
     techniques: TextList = Field(default_factory=list)
@@ -1915,7 +1919,7 @@ def write_alert_rule(run: Run, a: AlertRuleArgs, update: bool) -> dict[str, Any]
             raise ConfigError(f"Alert rule {a.rule_name} already exists; use azure-sentinel-update-alert-rule to "
                               f"change it (or delete it first).")
         if current and etag and str(etag).strip('"') != str(current.get("etag") or "").strip('"'):
-            raise ConflictError(f"Alert rule {a.rule_name} changed after etag {etag} was read (it is now at "
+            raise ConflictError(f"Alert rule {a.rule_name} changed after the given etag was read (it is now at "
                                 f"{current.get('etag')}); read it again with azure-sentinel-list-alert-rule, or "
                                 f"leave etag out to change the current version.", status=409, code="Conflict")
         return alert_rule_body(a, current)
@@ -1966,6 +1970,9 @@ ACTIONS = _json_items("actionType", "actionConfiguration", {
     "ModifyProperties": ("order",), "RunPlaybook": ("order", "logicAppResourceId"),
     "AddIncidentTask": ("order", "title")}, range(1, 21))
 AUTOMATION_RULE_KEY = "AzureSentinel.AutomationRule(val.ID && val.ID == obj.ID)"
+TrueFalse = _choices("TrueFalse", "true", "false")
+TriggersOn = _choices("TriggersOn", "Incidents", "Alerts")
+TriggersWhen = _choices("TriggersWhen", "Created", "Updated")
 
 
 def _utc_time(value: str) -> str:
@@ -1982,9 +1989,9 @@ class AutomationRuleArgs(Args):
     automation_rule_id: SafeId | None = None
     display_name: Annotated[str, Field(max_length=500)] | None = None
     order: Annotated[int, Field(ge=1, le=1000)] | None = None
-    is_enabled: _choices("TrueFalse", "true", "false") | None = None
-    triggers_on: _choices("TriggersOn", "Incidents", "Alerts") | None = None
-    triggers_when: _choices("TriggersWhen", "Created", "Updated") | None = None
+    is_enabled: TrueFalse | None = None
+    triggers_on: TriggersOn | None = None
+    triggers_when: TriggersWhen | None = None
     expiration_time: Annotated[str, AfterValidator(_utc_time)] | None = None
     conditions_json: Annotated[list[dict[str, Any]], CONDITIONS] | None = None
     actions_json: Annotated[list[dict[str, Any]], ACTIONS] | None = None
@@ -2009,18 +2016,23 @@ def automation_rule_context(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def automation_rule_row(rule: dict[str, Any]) -> dict[str, Any]:
+    r = automation_rule_context(rule)
+    return {"ID": r["ID"], "DisplayName": r["DisplayName"], "Order": r["Order"], **r["TriggeringLogic"],
+            "Conditions": len(r["TriggeringLogic"]["Conditions"]), "Actions": [x["ActionType"] for x in r["Actions"]],
+            "LastModifiedTimeUtc": r["LastModifiedTimeUtc"]}
+
+
 def automation_rules_note(title: str, rules: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:
-    rows = [automation_rule_context(r) for r in rules]
-    table = [{"ID": r["ID"], "DisplayName": r["DisplayName"], "Order": r["Order"], **r["TriggeringLogic"],
-              "Conditions": len(r["TriggeringLogic"]["Conditions"]), "Actions": [x["ActionType"] for x in r["Actions"]],
-              "LastModifiedTimeUtc": r["LastModifiedTimeUtc"]} for r in rows]
-    return listing_note(f"{title} ({len(rows)} results)", rules, AUTOMATION_RULE_KEY, rows, table, next_link)
+    return listing_note(title, rules, AUTOMATION_RULE_KEY, [automation_rule_context(r) for r in rules],
+                        automation_rule_row, next_link)
 
 
 @command("azure-sentinel-list-automation-rules")
 def list_automation_rules_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListAutomationRulesArgs, args)
-    return automation_rules_note("Automation Rules", *get_or_list(run, "automationRules", a.automation_rule_id, a))
+    rules, next_link = get_or_list(run, "automationRules", a.automation_rule_id, a)
+    return automation_rules_note(f"Automation Rules ({len(rules)} results)", rules, next_link)
 
 
 @command("azure-sentinel-create-update-automation-rule")
@@ -2041,7 +2053,7 @@ def create_update_automation_rule_command(run: Run, args: dict[str, Any]) -> dic
                  "triggeringLogic": {**defaults, **_obj(old.get("triggeringLogic")), **logic_changes}}
         missing = [arg for arg, prop in (("display_name", "displayName"), ("order", "order"),
                                          ("actions_json", "actions")) if props.get(prop) in (None, "", [])]
-        if missing:
+        if missing and current is None:
             raise ConfigError(f"Automation rule {rule_id} does not exist yet; to create it give {', '.join(missing)}.")
         return {"properties": props}
 

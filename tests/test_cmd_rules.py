@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests_mock
 import yaml
 
 from module_helpers import WS_URL, arm_requests, context_value, load_json, mock_login, only_entry, only_error, query, run
+from sentinel_emulator import Emulator
+from xsoar_local import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = {c["name"]: c for c in yaml.safe_load(
@@ -303,7 +306,7 @@ def test_update_with_a_stale_etag_is_a_conflict_and_writes_nothing(m):
     """Given the user's etag is older than the rule's, then the command fails with a conflict and sends no PUT."""
     rule = Resource(m, RULE_URL, scheduled_rule('"v7"'))
     message = only_error(run("azure-sentinel-update-alert-rule", {"rule_name": RULE_ID, "etag": '"v6"', "enabled": "no"}))
-    assert 'changed after etag "v6" was read' in message and '"v7"' in message
+    assert "changed after the given etag was read" in message and '"v7"' in message
     assert "azure-sentinel-list-alert-rule" in message and "leave etag out" in message
     assert rule.puts == []
 
@@ -313,7 +316,7 @@ def test_update_with_the_users_etag_never_overwrites_a_change_made_meanwhile(m):
     sees the new etag and stops with the conflict instead of overwriting."""
     rule = Resource(m, RULE_URL, scheduled_rule(), concurrent={"description": "meanwhile"})
     message = only_error(run("azure-sentinel-update-alert-rule", {"rule_name": RULE_ID, "etag": '"v1"', "enabled": "no"}))
-    assert "changed after etag" in message
+    assert "changed after the given etag" in message
     assert len(rule.puts) == 1 and rule.stored["properties"]["description"] == "meanwhile"
     assert rule.stored["properties"]["enabled"] is True
 
@@ -329,7 +332,7 @@ def test_update_with_rule_json_merges_its_properties_and_checks_its_etag(m):
     assert (sent["displayName"], sent["severity"], sent["query"]) == ("Renamed", "Medium", "Heartbeat")
     stale = {**edited, "etag": '"v1"'}
     message = only_error(run("azure-sentinel-update-alert-rule", {"rule_name": RULE_ID, "rule_json": stale}))
-    assert "changed after etag" in message and len(rule.puts) == 1
+    assert "changed after the given etag" in message and len(rule.puts) == 1
 
 
 def test_update_of_a_rule_that_does_not_exist_is_an_error_and_creates_nothing(m):
@@ -551,3 +554,47 @@ def test_write_commands_declare_what_list_declares():
         "AzureSentinel.NextLink.Description", "AzureSentinel.NextLink.URL"}
     for name in ("azure-sentinel-create-alert-rule", "azure-sentinel-update-alert-rule"):
         assert {o["contextPath"] for o in MANIFEST[name]["outputs"]} == listed
+
+
+# -- end to end: the CLI against the emulator -----------------------------------------------------------------
+
+
+def test_rule_lifecycle_through_the_cli_against_the_emulator(tmp_path, monkeypatch, capsys):
+    """Given the emulator, when a user creates, updates, lists and deletes an alert rule and an automation rule
+    with `azure-sentinel run`, then each step returns its table and context, and the emulator holds the result."""
+    emu = Emulator(port=0, seed=3).start()
+    try:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_path)
+        instance = tmp_path / "instance.yml"
+        instance.write_text(yaml.safe_dump(emu.params()), encoding="utf-8")
+
+        def cli_run(*args: str, ok: bool = True) -> Any:
+            code = cli.main(["run", "--instance", str(instance), "--state", str(tmp_path / "s.sqlite"), "--json", *args])
+            out = capsys.readouterr().out
+            assert (code == 0) is ok, out
+            return json.loads(out)[0] if ok else out
+
+        scheduled = [f"{k}={v}" for k, v in {**SCHEDULED_ARGS, "rule_name": "e2e-rule"}.items()]
+        created = cli_run("azure-sentinel-create-alert-rule", *scheduled)
+        assert context_value(created, ALERT_RULE)["properties"]["triggerOperator"] == "GreaterThan"
+        assert "already exists" in cli_run("azure-sentinel-create-alert-rule", *scheduled, ok=False)
+        cli_run("azure-sentinel-update-alert-rule", "rule_name=e2e-rule", "severity=low")
+        [rule] = context_value(cli_run("azure-sentinel-list-alert-rule", "rule_id=e2e-rule"), ALERT_RULE)
+        assert (rule["properties"]["severity"], rule["properties"]["query"]) == ("Low", "Heartbeat")
+        cli_run("azure-sentinel-delete-alert-rule", "rule_id=e2e-rule")
+        names = [r["name"] for r in context_value(cli_run("azure-sentinel-list-alert-rule"), ALERT_RULE)]
+        assert "e2e-rule" not in names and names
+
+        cli_run("azure-sentinel-create-update-automation-rule", "automation_rule_id=e2e-auto", "display_name=Tag",
+                "order=7", 'actions_json={"order": 1, "actionType": "ModifyProperties", '
+                           '"actionConfiguration": {"severity": "High"}}')
+        cli_run("azure-sentinel-create-update-automation-rule", "automation_rule_id=e2e-auto", "is_enabled=false")
+        [auto] = context_value(cli_run("azure-sentinel-list-automation-rules", "automation_rule_id=e2e-auto"),
+                               AUTOMATION_RULE)
+        assert (auto["DisplayName"], auto["Order"], auto["TriggeringLogic"]["IsEnabled"]) == ("Tag", 7, False)
+        assert auto["Actions"] == [{"Order": 1, "ActionType": "ModifyProperties", "Configuration": {"severity": "High"}}]
+        cli_run("azure-sentinel-delete-automation-rule", "automation_rule_id=e2e-auto")
+        ids = [r["ID"] for r in context_value(cli_run("azure-sentinel-list-automation-rules"), AUTOMATION_RULE)]
+        assert "e2e-auto" not in ids
+    finally:
+        emu.stop()

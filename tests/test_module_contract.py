@@ -46,6 +46,22 @@ SAMPLE_VALUES: dict[str, Any] = {
     "message": "A message",
     "comment_id": "comment-1",
     "entity_kinds": "Account,Host",
+    # analytics rules, templates and automation rules
+    "rule_id": "rule-1", "template_id": "65360bb0-8986-4ade-a89d-af3cf44d28aa", "rule_name": "rule-1",
+    "template_name": "f71aba3d-28fb-450b-b192-4e76a83015c8", "etag": '"etag-1"', "displayName": "A rule",
+    "name_exclude_filter": "Test alert", "name_include_filter": "Real alert", "severity_filter": "High,Medium",
+    "query": "SecurityIncident", "query_frequency": "PT1H", "query_period": "P1D", "suppression_duration": "PT5H",
+    "trigger_threshold": "0", "tactics": "Persistence", "techniques": "T1037",
+    "rule_json": '{"kind": "Scheduled", "properties": {"displayName": "From JSON"}}',
+    "automation_rule_id": "auto-1", "display_name": "An automation rule", "order": "3",
+    "expiration_time": "2030-01-01T00:00:00Z",
+    "conditions_json": '[{"conditionType": "Property", "conditionProperties": {"propertyName": "IncidentTitle", '
+                       '"operator": "Contains", "propertyValues": ["x"]}}]',
+    "actions_json": '[{"order": 1, "actionType": "AddIncidentTask", "actionConfiguration": {"title": "Check"}}]',
+}
+# Per-command sample values where the generic one does not fit (e.g. a create needs a name that is free).
+COMMAND_SAMPLE_VALUES: dict[str, dict[str, Any]] = {
+    "azure-sentinel-create-alert-rule": {"rule_name": "new-rule"},
 }
 
 
@@ -61,6 +77,9 @@ def implicit_commands() -> set[str]:
 NEXT_LINK_COLLECTIONS = {
     "azure-sentinel-list-incident-comments": f"incidents/{INCIDENT_ID}/comments",
     "azure-sentinel-list-incident-relations": f"incidents/{INCIDENT_ID}/relations",
+    "azure-sentinel-list-alert-rule": "alertRules",
+    "azure-sentinel-list-alert-rule-template": "alertRuleTemplates",
+    "azure-sentinel-list-automation-rules": "automationRules",
 }
 
 
@@ -69,6 +88,7 @@ def sample_args(command: dict[str, Any]) -> dict[str, Any]:
     for arg in command.get("arguments") or []:
         name = arg["name"]
         args[name] = arg["predefined"][0] if arg.get("predefined") else SAMPLE_VALUES[name]
+    args.update(COMMAND_SAMPLE_VALUES.get(command["name"], {}))
     if "next_link" in args and command["name"] in NEXT_LINK_COLLECTIONS:
         args["next_link"] = (f"{WS_URL}/{NEXT_LINK_COLLECTIONS[command['name']]}"
                              "?api-version=2025-12-01&$skipToken=1")
@@ -80,6 +100,9 @@ def generic_arm(request, context):
     path = request.path
     if request.method == "DELETE":
         return {}
+    if request.method == "GET" and path.lower().endswith("/alertrules/new-rule"):
+        context.status_code = 404
+        return {"error": {"code": "NotFound", "message": "Not found."}}
     if path.endswith("/alerts"):
         return {"value": []}
     if path.endswith("/entities"):
