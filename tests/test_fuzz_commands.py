@@ -49,6 +49,8 @@ def answer(request, context) -> Any:
         return {"value": []}
     if path.endswith("/entities"):
         return {"entities": [], "metaData": []}
+    if path.endswith("/queryindicators"):
+        return {"value": [incident()]}
     if request.method == "GET" and re.search(r"/(incidents|comments|relations|tasks|watchlists|watchlistitems|"
                                              r"indicators|alertrules|alertruletemplates|automationrules|"
                                              r"bookmarks|dataconnectors)$", path):
