@@ -18,7 +18,8 @@ import requests_mock
 import yaml
 
 from module_helpers import (
-    INCIDENT_ID, ROOT, RG, SUB, WS, WS_URL, base_params, incident, load_module, mock_login,
+    INCIDENT_ID, ROOT, RG, SUB, WS, WS_URL, base_params, incident, load_module, load_samples, mock_login,
+    serve_sample,
 )
 
 MOD = load_module()
@@ -133,21 +134,35 @@ def test_mirroring_flags_have_their_commands():
 COMMAND_IDS = sorted(MANIFEST_COMMANDS)
 
 
-@pytest.mark.parametrize("name", COMMAND_IDS)
-def test_every_manifest_argument_is_a_field_of_the_commands_args_model(name, recorded_models):
-    """Given a command run with every manifest argument set, then each argument is a field it parsed."""
-    command = MANIFEST_COMMANDS[name]
-    args = sample_args(command)
+SAMPLES = load_samples()
+
+
+def run_first_sample(name: str) -> Any:
+    """Run a command's first recorded sample through build_run + COMMANDS (no platform, never sleeping)."""
+    sample = next((s for s in SAMPLES if s["command"] == name), None)
+    assert sample, f"{name} has no sample in tests/samples/"
+    args = dict(sample.get("args") or {})
     with requests_mock.Mocker() as m:
         mock_login(m)
-        m.register_uri(requests_mock.ANY, re.compile(r"^https://management\.azure\.com/"), json=generic_arm)
-        result = run_direct(name, args)
+        files = serve_sample(m, sample)
+        run = MOD.build_run(base_params(**(sample.get("params") or {})), args, name, {}, log=lambda _m: None,
+                            sleep=lambda _s: None)
+        run.file_path = lambda entry_id: {"path": files[entry_id], "name": entry_id}
+        return MOD.COMMANDS[name](run, args), args
+
+
+@pytest.mark.parametrize("name", COMMAND_IDS)
+def test_every_manifest_argument_is_a_field_of_the_commands_args_model(name, recorded_models):
+    """Given a command run on its recorded sample, then each of its manifest arguments is a field it parsed."""
+    command = MANIFEST_COMMANDS[name]
+    result, _args = run_first_sample(name)
     assert isinstance(result, dict) and result.get("Type") == 1, result
-    if not args:
+    names = {a["name"] for a in command.get("arguments") or []}
+    if not names:
         return
     assert recorded_models, f"{name} takes arguments but parsed none"
     fields = set().union(*(model.model_fields for model in recorded_models))
-    missing = set(args) - fields
+    missing = names - fields
     assert not missing, f"{name}: manifest arguments not accepted by its args model: {sorted(missing)}"
 
 
@@ -158,21 +173,16 @@ def test_predefined_values_defaults_and_required_agree(name, recorded_models):
     arguments = command.get("arguments") or []
     if not arguments:
         return
-    with requests_mock.Mocker() as m:
-        mock_login(m)
-        m.register_uri(requests_mock.ANY, re.compile(r"^https://management\.azure\.com/"), json=generic_arm)
-        run_direct(name, sample_args(command))
-    model = recorded_models[-1]
-    base = sample_args(command)
+    _result, base = run_first_sample(name)
+    model = recorded_models[0]
     for arg in arguments:
         field = model.model_fields.get(arg["name"])
-        if field is None:  # subscription_id/resource_group_name on commands that take no overrides
-            continue
+        assert field is not None, f"{name}.{arg['name']} is not a field of {model.__name__}"
         for value in arg.get("predefined") or []:
             MOD.parse_args(model, {**base, arg["name"]: value})
         if "defaultValue" in arg:
             parsed = MOD.parse_args(model, {k: v for k, v in base.items() if k != arg["name"]})
-            assert str(getattr(parsed, arg["name"])) == str(arg["defaultValue"]), arg["name"]
+            assert str(getattr(parsed, arg["name"])).lower() == str(arg["defaultValue"]).lower(), arg["name"]
         assert field.is_required() == bool(arg.get("required")), f"{name}.{arg['name']} required mismatch"
         if arg.get("required"):
             with pytest.raises(MOD.ConfigError, match=f"'{arg['name']}' is required"):
