@@ -1905,14 +1905,13 @@ def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict
 
 TI = ("threatIntelligence", "main")
 INDICATOR_KEY = "AzureSentinel.ThreatIndicator(val.ID && val.ID == obj.ID)"
-INDICATOR_HEADERS = ["Name", "DisplayName", "Values", "Types", "PatternType", "Source", "Confidence", "Tags",
-                     "ValidFrom", "ValidUntil", "Revoked"]
+INDICATOR_HEADERS = ["Name", "DisplayName", "Values", "Types", "Source", "Confidence", "Tags", "ValidUntil"]
 # indicator_type argument -> the STIX pattern type Sentinel stores (and queryIndicators filters on)
 PATTERN_TYPES = {"ipv4": "ipv4-addr", "ipv6": "ipv6-addr", "file": "file", "url": "url", "domain": "domain-name"}
-HASH_LENGTHS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}  # hex digits
+HASH_LENGTHS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}  # hexadecimal digits
 DEFAULT_KILL_CHAIN = "lockheed-martin-cyber-kill-chain"  # for phases given without "<chain>:"
-DERIVED_INDICATOR_PROPERTIES = frozenset({"parsedPattern", "lastUpdatedTimeUtc", "friendlyName"})
-# context field -> indicator property, as read from the API (times are formatted separately)
+DERIVED_INDICATOR_PROPERTIES = frozenset({"parsedPattern", "lastUpdatedTimeUtc", "friendlyName"})  # not sent back
+# context field -> indicator property (the official names; times are formatted)
 INDICATOR_FIELDS = {"Confidence": "confidence", "CreatedByRef": "createdByRef", "ExternalID": "externalId",
                     "ExternalId": "externalId", "Revoked": "revoked", "Source": "source",
                     "Tags": "threatIntelligenceTags", "DisplayName": "displayName", "Description": "description",
@@ -1920,7 +1919,6 @@ INDICATOR_FIELDS = {"Confidence": "confidence", "CreatedByRef": "createdByRef", 
                     "PatternType": "patternType"}
 INDICATOR_TIMES = {"Created": "created", "LastUpdatedTimeUtc": "lastUpdatedTimeUtc", "ValidFrom": "validFrom",
                    "ValidUntil": "validUntil"}
-
 IndicatorType = Enum("IndicatorType", {k.upper(): k for k in PATTERN_TYPES}, type=str)
 ThreatType = Enum("ThreatType", {t.upper().replace("-", "_"): t for t in (
     "anomalous-activity", "attribution", "anonymization", "benign", "malicious-activity", "compromised",
@@ -1942,7 +1940,7 @@ def _ti_time(value: Any) -> Any:
                          "as '7 days'") from None
 
 
-TiTime = Annotated[Any, BeforeValidator(_ti_time)]
+TiTime = Annotated[Any, BeforeValidator(_ti_time)]  # resolved against the clock by _at
 Confidence = Annotated[int, Field(ge=0, le=100)]
 ThreatTypes = Annotated[list[ThreatType], BeforeValidator(_as_list)]
 
@@ -1951,39 +1949,31 @@ def _at(run: Run, when: Any) -> str | None:
     return iso_z(run.now() - when) if isinstance(when, timedelta) else when
 
 
-def indicator_values(props: dict[str, Any]) -> list[Any]:
-    """The observable values: from parsedPattern, else the literals of the pattern itself."""
-    parsed = [v.get("value") for p in _objs(props.get("parsedPattern")) for v in _objs(p.get("patternTypeValues"))]
-    literals = re.findall(r"=\s*'((?:[^'\\]|\\.)*)'", str(props.get("pattern") or ""))
-    return parsed or [re.sub(r"\\(.)", r"\1", v) for v in literals]
-
-
 def indicator_context(indicator: dict[str, Any]) -> dict[str, Any]:
     """An ARM threat intelligence indicator as the official `AzureSentinel.ThreatIndicator` context."""
     props = _obj(indicator.get("properties"))
-    row: dict[str, Any] = {"ID": indicator.get("id"), "Name": indicator.get("name"), "ETag": indicator.get("etag"),
-                           "Type": indicator.get("type"), "Kind": indicator.get("kind")}
-    row.update({field_name: props.get(prop) for field_name, prop in INDICATOR_FIELDS.items()})
-    row.update({field_name: format_time(props.get(prop)) for field_name, prop in INDICATOR_TIMES.items()})
-    row["KillChainPhases"] = [{"KillChainName": p.get("killChainName"), "PhaseName": p.get("phaseName")}
-                              for p in _objs(props.get("killChainPhases"))]
-    row["ParsedPattern"] = [{"PatternTypeKey": p.get("patternTypeKey"), "PatternTypeValues": [
-        {"Value": v.get("value"), "ValueType": v.get("valueType")} for v in _objs(p.get("patternTypeValues"))]}
-        for p in _objs(props.get("parsedPattern"))]
-    row["Values"] = indicator_values(props)
-    row["Deleted"] = False
-    return row
+    parsed = _objs(props.get("parsedPattern"))
+    literals = re.findall(r"=\s*'((?:[^'\\]|\\.)*)'", str(props.get("pattern") or ""))  # when nothing is parsed
+    return {
+        "ID": indicator.get("id"), "Name": indicator.get("name"), "ETag": indicator.get("etag"),
+        "Type": indicator.get("type"), "Kind": indicator.get("kind"),
+        **{name: props.get(prop) for name, prop in INDICATOR_FIELDS.items()},
+        **{name: format_time(props.get(prop)) for name, prop in INDICATOR_TIMES.items()},
+        "KillChainPhases": [{"KillChainName": p.get("killChainName"), "PhaseName": p.get("phaseName")}
+                            for p in _objs(props.get("killChainPhases"))],
+        "ParsedPattern": [{"PatternTypeKey": p.get("patternTypeKey"), "PatternTypeValues": [
+            {"Value": v.get("value"), "ValueType": v.get("valueType")} for v in _objs(p.get("patternTypeValues"))]}
+            for p in parsed],
+        "Values": [v.get("value") for p in parsed for v in _objs(p.get("patternTypeValues"))]
+        or [re.sub(r"\\(.)", r"\1", v) for v in literals],
+        "Deleted": False,
+    }
 
 
 def indicator_note(indicator: dict[str, Any], title: str) -> dict[str, Any]:
     row = indicator_context(indicator)
     return note(indicator, markdown_table(title.format(name=row["Name"]), [row], INDICATOR_HEADERS),
                 {INDICATOR_KEY: row})
-
-
-def indicators_note(title: str, items: list[dict[str, Any]], next_link: str | None) -> dict[str, Any]:
-    return list_note(title, items, [indicator_context(i) for i in items], INDICATOR_KEY, INDICATOR_HEADERS,
-                     next_link)
 
 
 class IndicatorListArgs(ListArgs):
@@ -1996,7 +1986,8 @@ def threat_indicator_list_command(run: Run, args: dict[str, Any]) -> dict[str, A
     if a.indicator_name:  # one indicator: its GET returns the object itself (not a page)
         return indicator_note(run.client.get(*TI, "indicators", a.indicator_name), "Threat Indicator {name}")
     items, next_link = run.client.collect((*TI, "indicators"), a.limit, a.next_link)
-    return indicators_note("Threat Indicators", items, next_link)
+    return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
+                     INDICATOR_HEADERS, next_link)
 
 
 class IndicatorQueryArgs(ListArgs):
@@ -2034,12 +2025,11 @@ def threat_indicator_query_command(run: Run, args: dict[str, Any]) -> dict[str, 
         items.extend(page)
         if len(items) >= a.limit:
             break
-    return indicators_note("Threat Indicators", items[:a.limit], next_link)
+    return list_note("Threat Indicators", items[:a.limit], [indicator_context(i) for i in items[:a.limit]],
+                     INDICATOR_KEY, INDICATOR_HEADERS, next_link)
 
 
-class IndicatorArgs(Args):
-    """The indicator fields of create and update (None: not given)."""
-
+class IndicatorArgs(Args):  # the indicator fields of create and update (None: not given)
     value: str
     indicator_type: IndicatorType
     display_name: str | None = None
@@ -2057,9 +2047,9 @@ class IndicatorArgs(Args):
 
 def indicator_pattern(kind: str, value: str, hash_type: str | None) -> str:
     """A STIX pattern for one value; the value is a quoted, escaped literal, so it cannot leave it."""
-    literal = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if re.search(r"[\x00-\x1f\x7f]", value) or not value:
+    if not value or re.search(r"[\x00-\x1f\x7f]", value):
         raise ConfigError("Argument 'value' is empty or has control characters; give the indicator's value.")
+    literal = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     if kind == "file":
         if not hash_type:
             raise ConfigError("Argument 'hash_type' is required when indicator_type is file (MD5, SHA-1, SHA-256 "
@@ -2068,31 +2058,25 @@ def indicator_pattern(kind: str, value: str, hash_type: str | None) -> str:
             raise ConfigError(f"Argument 'value' is not a {hash_type} hash: give {HASH_LENGTHS[hash_type]} "
                               f"hexadecimal digits.")
         return f"[file:hashes.'{hash_type}' = {literal}]"
-    if kind in ("ipv4", "ipv6"):
-        try:
-            valid = ipaddress.ip_network(value, strict=False).version == int(kind[-1])
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ConfigError(f"Argument 'value' is not an {kind.upper()} address or network: {value[:80]!r}.")
+    try:
+        if kind in ("ipv4", "ipv6"):
+            (ipaddress.IPv4Network if kind == "ipv4" else ipaddress.IPv6Network)(value, strict=False)
+    except ValueError:
+        raise ConfigError(f"Argument 'value' is not an {kind.upper()} address or network: {value[:80]!r}.") from None
     return f"[{PATTERN_TYPES[kind]}:value = {literal}]"
 
 
-def kill_chain_phases(names: list[str]) -> list[dict[str, str]]:
-    """'<chain>:<phase>' or a phase of the Lockheed Martin kill chain, as the API's killChainPhases."""
-    phases = [name.rpartition(":") for name in names]
-    return [{"killChainName": chain.strip() or DEFAULT_KILL_CHAIN, "phaseName": phase.strip()}
-            for chain, _, phase in phases if phase.strip()]
-
-
 def indicator_changes(run: Run, a: IndicatorArgs) -> dict[str, Any]:
-    """The properties the user set (and only those), checked."""
+    """The properties the user set (and only those), checked; kill chain phases are '<chain>:<phase>' or a
+    phase of the default (Lockheed Martin) kill chain."""
+    phases = [(chain.strip(), phase.strip()) for chain, _, phase in (k.rpartition(":") for k in a.kill_chains)]
     changes = {
         "displayName": a.display_name, "description": a.description, "confidence": a.confidence,
         "threatTypes": a.threat_types or None, "threatIntelligenceTags": a.tags or None,
-        "killChainPhases": kill_chain_phases(a.kill_chains) or None, "validFrom": _at(run, a.valid_from),
-        "validUntil": _at(run, a.valid_until), "createdByRef": a.created_by, "revoked": a.revoked,
-        "patternType": PATTERN_TYPES[a.indicator_type],
+        "killChainPhases": [{"killChainName": chain or DEFAULT_KILL_CHAIN, "phaseName": phase}
+                            for chain, phase in phases if phase] or None,
+        "validFrom": _at(run, a.valid_from), "validUntil": _at(run, a.valid_until), "createdByRef": a.created_by,
+        "revoked": a.revoked, "patternType": PATTERN_TYPES[a.indicator_type],
         "pattern": indicator_pattern(a.indicator_type, a.value.strip(), a.hash_type),
     }
     if changes["validFrom"] and changes["validUntil"] and changes["validUntil"] <= changes["validFrom"]:
@@ -2103,13 +2087,13 @@ def indicator_changes(run: Run, a: IndicatorArgs) -> dict[str, Any]:
 class CreateIndicatorArgs(IndicatorArgs):
     display_name: str
     threat_types: Annotated[ThreatTypes, Field(min_length=1)]
+    revoked: Flag = False
 
 
 @command("azure-sentinel-threat-indicator-create")
 def threat_indicator_create_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(CreateIndicatorArgs, args)
-    props = {"source": "Microsoft Sentinel", "revoked": False, "validFrom": iso_z(run.now()),
-             **indicator_changes(run, a)}
+    props = {"source": "Microsoft Sentinel", "validFrom": iso_z(run.now()), **indicator_changes(run, a)}
     # Not idempotent (each call makes a new indicator): the transport retries it only on 429.
     created = run.client.post(*TI, "createIndicator", body={"kind": "indicator", "properties": props})
     return indicator_note(created, "New threat indicator {name}")
@@ -2123,13 +2107,9 @@ class UpdateIndicatorArgs(IndicatorArgs):
 def threat_indicator_update_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(UpdateIndicatorArgs, args)
     changes = indicator_changes(run, a)
-
-    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
-        kept = {k: v for k, v in _obj((current or {}).get("properties")).items()
-                if k not in DERIVED_INDICATOR_PROPERTIES}
-        return {"kind": "indicator", "properties": {**kept, **changes}}
-
-    updated = write_with_etag(run.client, (*TI, "indicators", a.indicator_name), apply, create=False)
+    updated = write_with_etag(run.client, (*TI, "indicators", a.indicator_name), lambda current: {
+        "kind": "indicator", "properties": {**{k: v for k, v in _obj((current or {}).get("properties")).items()
+                                               if k not in DERIVED_INDICATOR_PROPERTIES}, **changes}}, create=False)
     return indicator_note(updated, "Updated threat indicator {name}")
 
 
@@ -2148,8 +2128,8 @@ def threat_indicator_delete_command(run: Run, args: dict[str, Any]) -> dict[str,
             if not rows:
                 raise
             raise ApiError(f"Deleted {', '.join(r['Name'] for r in rows)}, then: {exc}") from None
-        rows.append({"Name": name, "Deleted": True, "Result": "deleted" if existed else "did not exist"})
-    return note({}, markdown_table("Threat indicators deleted", rows, ["Name", "Result"]),
+        rows.append({"Name": name, "Result": "deleted" if existed else "did not exist"})
+    return note({}, markdown_table("Threat indicators deleted", rows),
                 {"AzureSentinel.ThreatIndicator(val.Name && val.Name == obj.Name)":
                  [{"Name": r["Name"], "Deleted": True} for r in rows]})
 
@@ -2160,10 +2140,9 @@ class IndicatorTagsArgs(Args):
 
 
 def _retag(run: Run, args: dict[str, Any], action: str, body: Callable[[list[str]], dict[str, Any]]) -> dict:
-    """POST appendTags/replaceTags, then read the indicator back for its context."""
+    """POST appendTags/replaceTags (repeating either leaves the same tags: safe to retry), then read back."""
     a = parse_args(IndicatorTagsArgs, args)
     path = (*TI, "indicators", a.indicator_name)
-    # Both leave the same tags when repeated, so a retried request does no harm.
     run.client.post(*path, action, body=body(a.tags), idempotent=True, allow_empty=True)
     return indicator_note(run.client.get(*path), "Threat indicator {name} tags")
 
@@ -2179,7 +2158,6 @@ def threat_indicator_tags_replace_command(run: Run, args: dict[str, Any]) -> dic
                   lambda tags: {"kind": "indicator", "properties": {"threatIntelligenceTags": tags}})
 
 
-METRIC_KEY = "AzureSentinel.ThreatIndicatorMetric(val.Type == obj.Type && val.Name == obj.Name)"
 METRIC_GROUPS = {"threatTypeMetrics": "ThreatType", "patternTypeMetrics": "PatternType", "sourceMetrics": "Source"}
 
 
@@ -2191,10 +2169,8 @@ def threat_indicator_metrics_command(run: Run, args: dict[str, Any]) -> dict[str
              "LastUpdatedTimeUtc": format_time(_obj(item.get("properties")).get("lastUpdatedTimeUtc"))}
             for item in _objs(data.get("value")) for key, group in METRIC_GROUPS.items()
             for m in _objs(_obj(item.get("properties")).get(key))]
-    readable = "".join(markdown_table(f"Threat indicators by {pascal_to_space(group).lower()}",
-                                      [r for r in rows if r["Type"] == group], ["Name", "Count"])
-                       for group in METRIC_GROUPS.values())
-    return note(data, readable, {METRIC_KEY: rows})
+    return note(data, markdown_table("Threat indicator counts", rows, ["Type", "Name", "Count"]), {"AzureSentinel.ThreatIndicatorMetric(val.Type == obj.Type && val.Name == obj.Name)":
+                                 rows})
 
 
 # endregion
