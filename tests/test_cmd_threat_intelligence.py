@@ -454,3 +454,69 @@ def test_indicator_outputs_are_the_official_fields():
     for name in set(OFFICIAL_ARGS) - {"azure-sentinel-threat-indicator-delete", "azure-sentinel-threat-indicator-metrics"}:
         paths = {o["contextPath"] for o in COMMANDS[name]["outputs"]}
         assert {f"AzureSentinel.ThreatIndicator.{f}" for f in official} <= paths, name
+
+
+# -- end to end: the CLI against the emulator ---------------------------------------------------------
+
+
+def test_an_indicator_lifecycle_through_the_cli(tmp_path, monkeypatch, capsys):
+    """Given the emulator, when an indicator is created, found by name and by query (paged), tagged, updated,
+    counted and deleted with `azure-sentinel run`, then each step returns the declared context."""
+    import json
+
+    from sentinel_emulator import Emulator
+    from xsoar_local import cli
+
+    emu = Emulator(port=0, seed=7).start()
+    try:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_path)
+        instance = tmp_path / "instance.yml"
+        instance.write_text(yaml.safe_dump(emu.params()), encoding="utf-8")
+
+        def run_cli(*words: str) -> dict:
+            assert cli.main(["run", "--json", "--instance", str(instance), "--state", str(tmp_path / "s.sqlite"),
+                             *words]) == 0
+            [entry] = json.loads(capsys.readouterr().out)
+            return entry
+
+        created = context_value(run_cli(
+            "azure-sentinel-threat-indicator-create", "value=203.0.113.9", "indicator_type=ipv4",
+            "display_name=C2 box", "threat_types=malicious-activity", "kill_chains=command-and-control",
+            "tags=c2", "confidence=95", "valid_until=2099-01-01"), "AzureSentinel.ThreatIndicator(")
+        name = created["Name"]
+        assert created["Values"] == ["203.0.113.9"] and created["PatternType"] == "ipv4-addr"
+        assert created["KillChainPhases"] == [{"KillChainName": "lockheed-martin-cyber-kill-chain",
+                                               "PhaseName": "command-and-control"}]
+
+        got = context_value(run_cli("azure-sentinel-threat-indicator-list", f"indicator_name={name}"),
+                            "AzureSentinel.ThreatIndicator(")
+        assert got["Name"] == name and got["DisplayName"] == "C2 box"
+
+        first = run_cli("azure-sentinel-threat-indicator-query", "indicator_types=ipv4", "limit=1")
+        link = context_value(first, "AzureSentinel.NextLink(")["URL"]
+        second = run_cli("azure-sentinel-threat-indicator-query", "indicator_types=ipv4", f"next_link={link}")
+        found = context_value(first, "AzureSentinel.ThreatIndicator(") + context_value(
+            second, "AzureSentinel.ThreatIndicator(")
+        assert {r["PatternType"] for r in found} == {"ipv4-addr"} and name in {r["Name"] for r in found}
+        assert len({r["Name"] for r in found}) == len(found)  # the pages do not overlap
+        near = run_cli("azure-sentinel-threat-indicator-query", "min_valid_until=2098-12-31", "min_confidence=90")
+        assert [r["Name"] for r in context_value(near, "AzureSentinel.ThreatIndicator(")] == [name]
+
+        tagged = run_cli("azure-sentinel-threat-indicator-tags-append", f"indicator_name={name}", "tags=apt")
+        assert context_value(tagged, "AzureSentinel.ThreatIndicator(")["Tags"] == ["c2", "apt"]
+        replaced = run_cli("azure-sentinel-threat-indicator-tags-replace", f"indicator_name={name}", "tags=only")
+        assert context_value(replaced, "AzureSentinel.ThreatIndicator(")["Tags"] == ["only"]
+        updated = run_cli("azure-sentinel-threat-indicator-update", f"indicator_name={name}", "value=203.0.113.10",
+                          "indicator_type=ipv4", "revoked=true")
+        row = context_value(updated, "AzureSentinel.ThreatIndicator(")
+        assert (row["Values"], row["Revoked"], row["Tags"], row["Confidence"]) == (["203.0.113.10"], True, ["only"], 95)
+
+        metrics = context_value(run_cli("azure-sentinel-threat-indicator-metrics"), "AzureSentinel.ThreatIndicatorMetric(")
+        assert ("Source", "Microsoft Sentinel", 1) in [(r["Type"], r["Name"], r["Count"]) for r in metrics]
+
+        gone = run_cli("azure-sentinel-threat-indicator-delete", f"indicator_names={name}")
+        assert context_value(gone, "AzureSentinel.ThreatIndicator(") == [{"Name": name, "Deleted": True}]
+        again = run_cli("azure-sentinel-threat-indicator-delete", f"indicator_names={name}")
+        assert "did not exist" in again["HumanReadable"]
+    finally:
+        emu.stop()
