@@ -2025,8 +2025,9 @@ def threat_indicator_query_command(run: Run, args: dict[str, Any]) -> dict[str, 
         items.extend(page)
         if len(items) >= a.limit:
             break
-    return list_note("Threat Indicators", items[:a.limit], [indicator_context(i) for i in items[:a.limit]],
-                     INDICATOR_KEY, INDICATOR_HEADERS, next_link)
+    items = items[:a.limit]
+    return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
+                     INDICATOR_HEADERS, next_link)
 
 
 class IndicatorArgs(Args):  # the indicator fields of create and update (None: not given)
@@ -2169,8 +2170,8 @@ def threat_indicator_metrics_command(run: Run, args: dict[str, Any]) -> dict[str
              "LastUpdatedTimeUtc": format_time(_obj(item.get("properties")).get("lastUpdatedTimeUtc"))}
             for item in _objs(data.get("value")) for key, group in METRIC_GROUPS.items()
             for m in _objs(_obj(item.get("properties")).get(key))]
-    return note(data, markdown_table("Threat indicator counts", rows, ["Type", "Name", "Count"]), {"AzureSentinel.ThreatIndicatorMetric(val.Type == obj.Type && val.Name == obj.Name)":
-                                 rows})
+    return note(data, markdown_table("Threat indicator counts", rows, ["Type", "Name", "Count"]),
+                {"AzureSentinel.ThreatIndicatorMetric(val.Type == obj.Type && val.Name == obj.Name)": rows})
 
 
 # endregion
