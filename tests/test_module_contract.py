@@ -5,7 +5,8 @@
 - Every manifest argument of every command is a field of the args model that command parses, its
   predefined values and defaults are accepted, and "required" means the same on both sides; running
   each command with every argument set succeeds against a generic ARM fake.
-- README's Quick start test command is the command .ci/run runs.
+- README's Quick start test command is the first command .ci/run runs; its second step reruns the suite on
+  the runtime image's library versions.
 """
 
 from __future__ import annotations
@@ -201,26 +202,36 @@ def quick_start_commands() -> list[str]:
             if line.strip() and not line.strip().startswith("#")]
 
 
-def ci_test_command() -> str:
+def ci_test_commands() -> list[str]:
+    """The pytest lines of .ci/run, in order (step 1, then the image-versions step)."""
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
              if line.strip() and not line.strip().startswith("#")]
-    return [line for line in lines if "pytest" in line][-1]
+    return [line for line in lines if "pytest" in line]
 
 
 def test_readme_quick_start_test_command_is_what_ci_runs():
-    """Given README's Quick start, then its test command is exactly the command .ci/run executes."""
+    """Given README's Quick start, then its test command is exactly the first command .ci/run executes."""
     test_commands = [c for c in quick_start_commands() if "pytest" in c]
-    assert test_commands == [ci_test_command()]
+    assert len(test_commands) == 1 and test_commands[0] == ci_test_commands()[0]
+
+
+def test_ci_runs_the_same_suite_again_on_the_image_versions_and_nothing_else():
+    """Given .ci/run, then besides step 1 it runs only the same suite once more (on the runtime image's library
+    versions, flagged by AZURE_SENTINEL_IMAGE_VERSIONS=1), and README's Development section documents that step."""
+    commands = ci_test_commands()
+    assert commands[1:] == ["AZURE_SENTINEL_IMAGE_VERSIONS=1 python -m pytest -q"]
+    development = (ROOT / "README.md").read_text(encoding="utf-8").split("## Development", 1)[1]
+    assert ".ci/run" in development and "library versions" in development
 
 
 def test_integration_readme_is_generated_from_the_manifest():
-    """Given the manifest, then AzureSentinel/README.md is exactly what the generator renders from it,
-    so the command reference can never drift (regenerate with `python -m xsoar_local.readme`)."""
-    from xsoar_local.readme import render_readme
+    """Given the manifest, its setup text and its recorded examples, then AzureSentinel/README.md is exactly what
+    the generator renders from them, so the command reference can never drift (`azure-sentinel docs`)."""
+    from xsoar_local.readme import render_for
 
     readme = ROOT / "AzureSentinel" / "README.md"
-    manifest = MANIFEST
-    assert readme.read_text(encoding="utf-8") == render_readme(manifest), \
-        "AzureSentinel/README.md is stale: run python -m xsoar_local.readme"
-    for command in manifest["script"]["commands"]:
-        assert f"### {command['name']}" in readme.read_text(encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
+    assert text == render_for(ROOT / "AzureSentinel" / "AzureSentinel.yml"), \
+        "AzureSentinel/README.md is stale: run azure-sentinel docs"
+    for command in MANIFEST["script"]["commands"]:
+        assert f"### {command['name']}" in text
