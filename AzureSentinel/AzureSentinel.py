@@ -256,7 +256,11 @@ class Settings(BaseModel):
     odata_filter: str = ""
     escalation_horizon: timedelta = timedelta(days=7)
     look_back: timedelta = timedelta(0)
+    # mirroring
     mirror_direction: str = "None"
+    close_incident: bool = False  # closed in Sentinel -> close the SOAR incident
+    close_ticket: bool = False  # closed in the SOAR -> close the Sentinel incident
+    comment_tag: str = "comment"  # entries with this tag become Sentinel comments
 
     @property
     def secrets(self) -> list[str]:
@@ -383,6 +387,8 @@ def settings_from_params(params: dict[str, Any]) -> Settings:
             look_back=timedelta(minutes=_whole_number(params.get("look_back"), "Minutes to look back", 0, 0,
                                                       1440)),
             mirror_direction=str(params.get("mirror_direction") or "None"),
+            close_incident=_as_bool(params.get("close_incident")), close_ticket=_as_bool(params.get("close_ticket")),
+            comment_tag=str(params.get("comment_tag") or "").strip() or "comment",
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -1169,7 +1175,10 @@ def parse_time(value: Any) -> datetime | None:
         return None
     base, fraction, zone = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+    try:
+        parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+    except ValueError:  # the right shape but no calendar time (month 13, day 45)
+        return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[-2:])
@@ -2108,7 +2117,7 @@ def to_platform_incident(incident: dict[str, Any], extra: dict[str, Any], settin
                          instance: str) -> dict[str, Any]:
     raw = {**fetch_context(incident), **extra,
            "mirror_direction": MIRROR_DIRECTIONS.get(settings.mirror_direction),
-           "mirror_instance": instance}
+           "mirror_instance": instance, "mirror_tags": [settings.comment_tag]}
     return {
         "name": f"[Microsoft Sentinel] #{raw['IncidentNumber']} {raw.get('Title') or ''}".strip(),
         "occurred": raw.get("CreatedTimeUTC"),
@@ -2144,6 +2153,339 @@ def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: date
 # endregion
 
 # region mirroring
+# The platform's four mirroring commands, answered in exactly the shapes CommonServerPython's helpers
+# hand to demisto.results (see /work/notes/mirroring-contract.md): get-modified-remote-data one json
+# entry of IDs; get-remote-data [mirrored object, *entries]; update-remote-system the remote ID;
+# get-mapping-fields {scheme: {field: description}}. Failures: an error entry (the platform retries),
+# containing "API rate limit" on 429 and, for get-modified-remote-data, "skip update".
+
+MIRROR_SCHEME = "Microsoft Sentinel Incident"
+MIRROR_FIELDS = {  # the remote names update-remote-system applies (what an outgoing mapper may fill)
+    "title": "The incident title.",
+    "description": "The incident description.",
+    "severity": "The severity as the platform's number (0.5 Informational, 1 Low, 2 Medium, 3 High, 4 High).",
+    "status": "The Sentinel status: New or Active (closing follows the platform's incident status).",
+    "tags": "Labels to add to the incident (existing labels are kept).",
+    "owner": "The owner: an email or user principal name, an owner object, or empty to unassign.",
+    "firstActivityTimeUtc": "The time of the first activity (ISO 8601).",
+    "lastActivityTimeUtc": "The time of the last activity (ISO 8601).",
+    "classification": "The classification used when closing: BenignPositive, FalsePositive, TruePositive or "
+                      "Undetermined.",
+    "classificationComment": "The comment written with the classification when closing.",
+    "classificationReason": "The reason for the classification (a default fits the classification when unset).",
+    "etag": "The etag the platform last saw (informational: every update re-reads the current one).",
+}
+CLOSE_REASON_OF = {"Undetermined": "Other", "TruePositive": "Resolved", "BenignPositive": "Resolved",
+                   "FalsePositive": "False Positive"}
+CLASSIFICATION_OF = {"Resolved": "TruePositive", "False Positive": "FalsePositive", "Duplicate": "Undetermined",
+                     "Other": "Undetermined"}  # platform close reasons an outgoing mapper did not translate
+REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
+               "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
+SEVERITY_OF_LEVEL = {0: "Informational", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "High"}
+PLATFORM_ACTIVE, PLATFORM_DONE = 1, 2  # IncidentStatus
+REDIRECTED = "redirected"  # the label the Defender portal puts on an incident it merged into another
+MERGED_INTO = re.compile(r"merged into (?:the )?incident\s+#?([0-9A-Za-z-]+)", re.I)
+SOAR_COMMENT_PREFIX = "xsoar-"
+MAX_COMMENT_CHARS = 30000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class MergedIncident(SentinelError):
+    """The Sentinel incident was merged into another one: nothing is written back to it."""
+
+
+def parse_last_update(value: Any, name: str = "lastUpdate") -> datetime:
+    """A platform time, leniently: RFC 3339 (any fraction, Z or offset, 'T' or space), a date, or epoch
+    seconds/milliseconds ('0' = the beginning). Times before 1970 read as 1970."""
+    text = str(value if value is not None else "").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        seconds = float(text) / (1000 if float(text) > 1e11 else 1)
+        return max(EPOCH, datetime.fromtimestamp(min(seconds, 32503680000), timezone.utc))
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+        text += "T00:00:00Z"
+    parsed = parse_time(re.sub(r"^(\d{4}-\d\d-\d\d) ", r"\1T", text).replace("z", "Z"))
+    if parsed is None:
+        raise ConfigError(f"Argument '{name}' is not a time: {text[:60]!r}; give an ISO 8601 time such as "
+                          f"2025-01-02T03:04:05Z.")
+    return max(EPOCH, parsed)
+
+
+def mirror_failure(exc: SentinelError, skip: bool = False) -> SentinelError:
+    """The error the platform acts on: 'API rate limit' (back off) on 429, else 'skip update' if asked."""
+    if isinstance(exc, ApiError) and exc.status == 429:
+        return SentinelError(f"API rate limit: {exc}")
+    return SentinelError(f"skip update. error: {exc}") if skip else exc
+
+
+def is_merged(props: dict[str, Any]) -> bool:
+    """Closed by the Defender portal's merge: status Closed with the "Redirected" label."""
+    labels = {str(label.get("labelName") or "").lower() for label in _objs(props.get("labels"))}
+    return props.get("status") == Status.CLOSED.value and REDIRECTED in labels
+
+
+def soar_comment_id(instance: str, remote_id: str, entry_id: str) -> str:
+    """The comment ID for one mirrored entry: the same entry always gets the same ID (no duplicates), and
+    the prefix (per instance) tells get-remote-data the comment came from here (no echo)."""
+    digest = hashlib.sha256(f"{instance}\x1f{remote_id}\x1f{entry_id}".encode()).hexdigest()[:32]
+    return f"{own_comment_prefix(instance)}{digest}"
+
+
+def own_comment_prefix(instance: str) -> str:
+    return f"{SOAR_COMMENT_PREFIX}{hashlib.sha256(instance.encode()).hexdigest()[:8]}-"
+
+
+# -- get-modified-remote-data --------------------------------------------------------------------
+
+
+class ModifiedArgs(ArgsModel):
+    lastUpdate: str
+
+
+@command("get-modified-remote-data", workspace=False)
+def get_modified_remote_data_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        since = parse_last_update(parse_args(ModifiedArgs, args).lastUpdate)
+        ids = modified_incident_ids(run.client, since)
+    except SentinelError as exc:
+        raise mirror_failure(exc, skip=True) from None
+    run.client.transport.log(f"Modified incidents since {iso_z(since)}: {len(ids)}.")
+    return {"Type": 1, "ContentsFormat": "json", "Contents": ids}
+
+
+def modified_incident_ids(client: Client, since: datetime) -> list[str]:
+    """The names of every incident modified at or after `since`, across all pages, each once."""
+    pages = client.iter_incident_pages(f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
+                                       "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
+    names = (incident.get("name") for page, _ in pages for incident in page)
+    return list(dict.fromkeys(n for n in names if isinstance(n, str) and n and not ID_FORBIDDEN.search(n)
+                              and n not in (".", "..")))
+
+
+# -- get-remote-data -----------------------------------------------------------------------------
+
+
+class RemoteDataArgs(ArgsModel):
+    id: SafeId
+    lastUpdate: str = "0"
+
+
+@command("get-remote-data", workspace=False)
+def get_remote_data_command(run: Run, args: dict[str, Any]) -> list[dict[str, Any]]:
+    a = parse_args(RemoteDataArgs, args)
+    since = parse_last_update(a.lastUpdate)
+    try:
+        return remote_data(run.client, run.settings, a.id, since, run.instance)
+    except SentinelError as exc:
+        failure = mirror_failure(exc)
+        if failure is not exc:
+            raise failure from None
+        return [{"id": a.id, "in_mirror_error": str(exc)}]  # shown on the incident; retried next time
+
+
+def remote_data(client: Client, settings: Settings, incident_id: str, since: datetime, instance: str
+                ) -> list[dict[str, Any]]:
+    """[the incident as fetch formats it (plus the selected additional info), *entries]: Sentinel comments
+    newer than `since` that did not come from this instance, then a close or reopen entry."""
+    incident = client.get_incident(incident_id)
+    props = _obj(incident.get("properties"))
+    extra = enrich(client, [incident], settings.additional_info)[0] if settings.additional_info else {}
+    mirrored = {k: v for k, v in {**fetch_context(incident), **extra}.items() if v is not None}
+    comments = [c for page, _ in client.transport.pages("GET", client.url("incidents", incident_id, "comments"))
+                for c in page]
+    comments.sort(key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc") or "")))
+    own = own_comment_prefix(instance)
+    entries = [comment_entry(c, incident_id) for c in comments
+               if not str(c.get("name") or "").startswith(own)
+               and (parse_time(_obj(c.get("properties")).get("createdTimeUtc")) or EPOCH) > since]
+    if props.get("status") == Status.CLOSED.value and settings.close_incident:
+        entries.append(close_entry(props, comments))
+    elif props.get("status") in (Status.NEW.value, Status.ACTIVE.value):
+        entries.append({"Type": 1, "ContentsFormat": "json", "Contents": {"dbotIncidentReopen": True}})
+    return [mirrored, *entries]
+
+
+def comment_entry(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    """A Sentinel comment as a war-room note (untagged: it is never mirrored back out)."""
+    row = comment_context(comment, incident_id)
+    author = row["AuthorName"] or row["AuthorEmail"] or "Someone"
+    return {"Type": 1, "ContentsFormat": "text", "Note": True, "Tags": [],
+            "Contents": f"{author} commented in Microsoft Sentinel at {row['CreatedTimeUTC']}:\n{row['Message'] or ''}"}
+
+
+def close_entry(props: dict[str, Any], comments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Close the SOAR incident: as a duplicate when the Defender portal merged it, else by classification."""
+    if is_merged(props):
+        messages = [str(_obj(c.get("properties")).get("message") or "") for c in comments]
+        targets = [m.group(1) for m in map(MERGED_INTO.search, messages) if m]
+        into = f"into incident {targets[-1]} " if targets else "into another incident "
+        reason, notes = "Duplicate", f"Merged {into}in the Microsoft Defender portal (closed there as Redirected)."
+    else:
+        classification = str(props.get("classification") or "Undetermined")
+        why = f" ({props['classificationReason']})" if props.get("classificationReason") else ""
+        comment = f": {props['classificationComment']}" if props.get("classificationComment") else "."
+        reason = CLOSE_REASON_OF.get(classification, "Other")
+        notes = f"Closed in Microsoft Sentinel as {classification}{why}{comment}"
+    return {"Type": 1, "ContentsFormat": "json",
+            "Contents": {"dbotIncidentClose": True, "closeReason": reason, "closeNotes": notes}}
+
+
+# -- update-remote-system ------------------------------------------------------------------------
+
+
+def _json_arg(kind: type) -> Callable[[Any], Any]:
+    """Accept the value itself or its JSON text (empty = an empty one)."""
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else None
+            except ValueError:
+                raise ValueError(f"must be a JSON {'object' if kind is dict else 'list'}") from None
+        if kind is list and isinstance(value, dict):
+            value = [value]
+        return kind() if value is None else value
+    return parse
+
+
+class UpdateRemoteArgs(ArgsModel):
+    data: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
+    delta: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
+    entries: Annotated[list[Any], BeforeValidator(_json_arg(list))] = Field(default_factory=list)
+    incidentChanged: Flag = False
+    remoteId: SafeId
+    status: int = 0
+
+
+@command("update-remote-system", workspace=False)
+def update_remote_system_command(run: Run, args: dict[str, Any]) -> str:
+    """Apply the delta and the tagged entries to the Sentinel incident; return its ID. Any failure is an
+    error entry, so the platform keeps the change pending and sends it again (re-applying is harmless:
+    the same values, and the same comment IDs)."""
+    a = parse_args(UpdateRemoteArgs, args)
+    tag = run.settings.comment_tag
+    entries = [e for e in a.entries if isinstance(e, dict) and tag in _as_list(e.get("tags", e.get("Tags")))]
+    apply = delta_changes(a, run.settings, run.client.transport.log) if a.incidentChanged else None
+    try:
+        if apply is not None:
+            update_incident(run.client, a.remoteId, apply)
+        elif entries and is_merged(_obj(run.client.get_incident(a.remoteId).get("properties"))):
+            raise MergedIncident("merged")
+        for entry in entries:
+            mirror_entry(run.client, run.instance, a.remoteId, entry)
+    except MergedIncident:
+        run.client.transport.log(f"Incident {a.remoteId} was merged into another one in the Microsoft Defender "
+                                 f"portal; nothing was written back to it.")
+    except SentinelError as exc:
+        raise mirror_failure(exc) from None
+    return a.remoteId
+
+
+def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], None]
+                  ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The delta as a function over the current properties (re-applied as is after a 409), or None when
+    it changes nothing Sentinel keeps. Values that cannot be mapped are left out and logged."""
+    delta, simple = a.delta, {}
+    if isinstance(delta.get("title"), str) and delta["title"].strip():
+        simple["title"] = delta["title"].strip()
+    if isinstance(delta.get("description"), str):
+        simple["description"] = delta["description"]
+    if delta.get("severity") not in (None, ""):
+        simple["severity"] = _severity_name(delta["severity"])
+    if delta.get("status") in (Status.NEW.value, Status.ACTIVE.value):
+        simple["status"] = delta["status"]
+    for key in ("firstActivityTimeUtc", "lastActivityTimeUtc"):
+        if delta.get(key) not in (None, ""):
+            moment = parse_time(delta[key])
+            simple[key] = iso_z(moment) if moment else None
+    ignored = sorted(k for k, v in simple.items() if v is None)
+    if ignored:
+        log(f"update-remote-system: left out {', '.join(ignored)}: the value(s) cannot be mapped to Sentinel.")
+    simple = {k: v for k, v in simple.items() if v is not None}
+    owner = _owner(delta["owner"]) if "owner" in delta else None
+    tags = _as_list(delta.get("tags")) if isinstance(delta.get("tags"), (str, list)) else []
+    closing = a.status == PLATFORM_DONE and settings.close_ticket
+    reopening = a.status == PLATFORM_ACTIVE and "" in (delta.get("classification"), delta.get("closingUserId"))
+    if not (simple or owner is not None or tags or closing or reopening):
+        return None
+
+    def apply(current: dict[str, Any]) -> dict[str, Any]:
+        if is_merged(current):
+            raise MergedIncident("merged")
+        props = {k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}
+        props.update(simple)
+        if owner is not None:
+            props["owner"] = owner
+        labels = _objs(props.get("labels"))
+        names = {label.get("labelName") for label in labels}
+        props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in dict.fromkeys(tags) if t not in names]
+        if closing:
+            props.update(closing_properties(a))
+        elif reopening and props.get("status") == Status.CLOSED.value:
+            props["status"] = Status.ACTIVE.value
+            for key in ("classification", "classificationReason", "classificationComment"):
+                props.pop(key, None)
+        return props
+
+    return apply
+
+
+def closing_properties(a: UpdateRemoteArgs) -> dict[str, Any]:
+    """Status Closed with the classification (delta first, then data), its comment and a fitting reason."""
+    def pick(key: str) -> str:
+        return next((str(v).strip() for v in (a.delta.get(key), a.data.get(key)) if v not in (None, "")), "")
+
+    given = pick("classification")
+    classification = CLASSIFICATION_OF.get(given, given)
+    if classification not in REASONS_FOR:
+        classification = Classification.UNDETERMINED.value
+    reasons = [r for r in (a.delta.get("classificationReason"), a.data.get("classificationReason"))
+               if r in REASONS_FOR[classification]]
+    reason = reasons[0] if reasons else DEFAULT_CLASSIFICATION_REASON.get(classification)
+    closed = {"status": Status.CLOSED.value, "classification": classification,
+              "classificationComment": pick("classificationComment") or "Closed in Cortex XSOAR."}
+    return {**closed, "classificationReason": reason} if reason else closed
+
+
+def _severity_name(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip().title() in SEVERITY_LEVEL:
+        return value.strip().title()
+    try:
+        return SEVERITY_OF_LEVEL.get(float(value)) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _owner(value: Any) -> dict[str, Any] | None:
+    """An owner object from the delta: {} unassigns; an email/UPN string or an owner object assigns."""
+    if value in (None, "", {}):
+        return {}
+    if isinstance(value, str):
+        return {"email": value.strip(), "userPrincipalName": value.strip()}
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k in ("email", "userPrincipalName", "objectId", "assignedTo")
+                and isinstance(v, str) and v}
+    return None
+
+
+def mirror_entry(client: Client, instance: str, remote_id: str, entry: dict[str, Any]) -> None:
+    """A tagged war-room entry as a Sentinel comment (PUT with its derived ID: re-sending overwrites it)."""
+    contents = entry.get("contents", entry.get("Contents"))
+    text = contents if isinstance(contents, str) else json.dumps(contents, default=str) if contents else ""
+    if not text.strip():
+        return
+    user = str(entry.get("user") or "").strip()
+    footer = f"\n\n(Mirrored from Cortex XSOAR{f' by {user}' if user else ''}.)"
+    entry_id = str(entry.get("id") or hashlib.sha256(text.encode()).hexdigest())
+    message = text[:MAX_COMMENT_CHARS - len(footer)] + footer
+    client.put_comment(remote_id, soar_comment_id(instance, remote_id, entry_id), message)
+
+
+# -- get-mapping-fields --------------------------------------------------------------------------
+
+
+@command("get-mapping-fields", workspace=False)
+def get_mapping_fields_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return {MIRROR_SCHEME: dict(MIRROR_FIELDS)}
+
 
 # endregion
 
@@ -2277,9 +2619,9 @@ def main() -> None:
         if command not in COMMANDS:
             raise ConfigError(f"Command '{command}' is not implemented by this integration.")
         run = build_run(params, args, command, context, log)
-        run.file_path = demisto.getFilePath
+        run.file_path, run.instance = demisto.getFilePath, str(demisto.integrationInstance() or "")
         if command == "fetch-incidents":
-            run.last_run, run.instance = demisto.getLastRun(), str(demisto.integrationInstance() or "")
+            run.last_run = demisto.getLastRun()
             incidents, next_run, stats = COMMANDS[command](run, args)
             for line in stats.pop("skipped_records"):
                 demisto.error(redact(f"fetch-incidents: {line}"))
