@@ -540,7 +540,7 @@ def test_the_mirror_cycle_round_trip_through_the_cli(host_sentinel):
     adds no second comment."""
     emulator, cli_run = host_sentinel
     out_id, in_id = shown(cli_run, 1)["fields"]["dbotMirrorId"], shown(cli_run, 2)["fields"]["dbotMirrorId"]
-    assert cli_run("incidents", "edit", "1", "name=Handled in XSOAR", "severity=High")[0] == 0
+    assert cli_run("incidents", "edit", "1", "name=Handled in XSOAR", "severity=Low")[0] == 0
     assert cli_run("incidents", "comment", "1", "Escalated to the IR team", "--tag", "comment")[0] == 0
     emulator.store.modify_incident(in_id, title="Renamed in Sentinel", severity="Informational")
     emulator.store.add_comment(in_id, "Sentinel analyst: this host is a honeypot")
@@ -549,7 +549,7 @@ def test_the_mirror_cycle_round_trip_through_the_cli(host_sentinel):
     report = json.loads(out.splitlines()[0])
     assert code == 0 and report["ok"], out
     props = emulator.store.incident(out_id)["properties"]
-    assert (props["title"], props["severity"]) == ("Handled in XSOAR", "High")
+    assert (props["title"], props["severity"]) == ("Handled in XSOAR", "Low")
     local = shown(cli_run, 2)
     assert (local["fields"]["name"], local["fields"]["severity"]) == ("Renamed in Sentinel", 0.5)
     assert any("this host is a honeypot" in e["contents"] for e in local["entries"])
