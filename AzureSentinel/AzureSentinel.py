@@ -2153,39 +2153,35 @@ def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: date
 # endregion
 
 # region mirroring
-# The platform's four mirroring commands, answered in exactly the shapes CommonServerPython's helpers
-# hand to demisto.results (see /work/notes/mirroring-contract.md): get-modified-remote-data one json
-# entry of IDs; get-remote-data [mirrored object, *entries]; update-remote-system the remote ID;
-# get-mapping-fields {scheme: {field: description}}. Failures: an error entry (the platform retries),
-# containing "API rate limit" on 429 and, for get-modified-remote-data, "skip update".
+# The platform's four mirroring commands, answered in the shapes CommonServerPython's helpers give to
+# demisto.results. A failure is an error entry (the platform tries again), with "API rate limit" on a
+# 429 and, for get-modified-remote-data, "skip update".
 
 MIRROR_SCHEME = "Microsoft Sentinel Incident"
 MIRROR_FIELDS = {  # the remote names update-remote-system applies (what an outgoing mapper may fill)
     "title": "The incident title.",
     "description": "The incident description.",
-    "severity": "The severity as the platform's number (0.5 Informational, 1 Low, 2 Medium, 3 High, 4 High).",
-    "status": "The Sentinel status: New or Active (closing follows the platform's incident status).",
-    "tags": "Labels to add to the incident (existing labels are kept).",
+    "severity": "The severity as the platform's number (0.5 Informational, 1 Low, 2 Medium, 3 and 4 High).",
+    "status": "The status, New or Active (closing and reopening follow the platform incident's status).",
+    "tags": "Labels to add to the incident (its other labels are kept).",
     "owner": "The owner: an email or user principal name, an owner object, or empty to unassign.",
     "firstActivityTimeUtc": "The time of the first activity (ISO 8601).",
     "lastActivityTimeUtc": "The time of the last activity (ISO 8601).",
-    "classification": "The classification used when closing: BenignPositive, FalsePositive, TruePositive or "
-                      "Undetermined.",
+    "classification": "How it was closed: BenignPositive, FalsePositive, TruePositive or Undetermined.",
     "classificationComment": "The comment written with the classification when closing.",
-    "classificationReason": "The reason for the classification (a default fits the classification when unset).",
-    "etag": "The etag the platform last saw (informational: every update re-reads the current one).",
+    "classificationReason": "The reason for the classification (when unset, the one that fits it).",
+    "etag": "The etag last seen (informational: every update re-reads the current one).",
 }
 CLOSE_REASON_OF = {"Undetermined": "Other", "TruePositive": "Resolved", "BenignPositive": "Resolved",
                    "FalsePositive": "False Positive"}
 CLASSIFICATION_OF = {"Resolved": "TruePositive", "False Positive": "FalsePositive", "Duplicate": "Undetermined",
-                     "Other": "Undetermined"}  # platform close reasons an outgoing mapper did not translate
+                     "Other": "Undetermined"}  # platform close reasons that no outgoing mapper translated
 REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
                "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
 SEVERITY_OF_LEVEL = {0: "Informational", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "High"}
 PLATFORM_ACTIVE, PLATFORM_DONE = 1, 2  # IncidentStatus
-REDIRECTED = "redirected"  # the label the Defender portal puts on an incident it merged into another
+REDIRECTED = "redirected"  # the label the Defender portal gives an incident it merged into another
 MERGED_INTO = re.compile(r"merged into (?:the )?incident\s+#?([0-9A-Za-z-]+)", re.I)
-SOAR_COMMENT_PREFIX = "xsoar-"
 MAX_COMMENT_CHARS = 30000
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -2200,10 +2196,9 @@ def parse_last_update(value: Any, name: str = "lastUpdate") -> datetime:
     text = str(value if value is not None else "").strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
         seconds = float(text) / (1000 if float(text) > 1e11 else 1)
-        return max(EPOCH, datetime.fromtimestamp(min(seconds, 32503680000), timezone.utc))
-    if re.fullmatch(r"\d{4}-\d\d-\d\d", text):
-        text += "T00:00:00Z"
-    parsed = parse_time(re.sub(r"^(\d{4}-\d\d-\d\d) ", r"\1T", text).replace("z", "Z"))
+        return datetime.fromtimestamp(min(seconds, 32503680000), timezone.utc)
+    text = re.sub(r"^(\d{4}-\d\d-\d\d)( |$)", lambda m: m.group(1) + ("T" if m.group(2) else "T00:00:00Z"), text)
+    parsed = parse_time(text.replace("z", "Z"))
     if parsed is None:
         raise ConfigError(f"Argument '{name}' is not a time: {text[:60]!r}; give an ISO 8601 time such as "
                           f"2025-01-02T03:04:05Z.")
@@ -2223,18 +2218,9 @@ def is_merged(props: dict[str, Any]) -> bool:
     return props.get("status") == Status.CLOSED.value and REDIRECTED in labels
 
 
-def soar_comment_id(instance: str, remote_id: str, entry_id: str) -> str:
-    """The comment ID for one mirrored entry: the same entry always gets the same ID (no duplicates), and
-    the prefix (per instance) tells get-remote-data the comment came from here (no echo)."""
-    digest = hashlib.sha256(f"{instance}\x1f{remote_id}\x1f{entry_id}".encode()).hexdigest()[:32]
-    return f"{own_comment_prefix(instance)}{digest}"
-
-
 def own_comment_prefix(instance: str) -> str:
-    return f"{SOAR_COMMENT_PREFIX}{hashlib.sha256(instance.encode()).hexdigest()[:8]}-"
-
-
-# -- get-modified-remote-data --------------------------------------------------------------------
+    """The start of every comment ID this instance writes: get-remote-data skips them (no echo)."""
+    return f"xsoar-{hashlib.sha256(instance.encode()).hexdigest()[:8]}-"
 
 
 class ModifiedArgs(ArgsModel):
@@ -2243,25 +2229,17 @@ class ModifiedArgs(ArgsModel):
 
 @command("get-modified-remote-data", workspace=False)
 def get_modified_remote_data_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    """The names of every incident modified at or after lastUpdate, across all pages, each once."""
     try:
         since = parse_last_update(parse_args(ModifiedArgs, args).lastUpdate)
-        ids = modified_incident_ids(run.client, since)
+        pages = run.client.iter_incident_pages(f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
+                                               "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
+        names = [incident.get("name") for page, _ in pages for incident in page]
     except SentinelError as exc:
         raise mirror_failure(exc, skip=True) from None
+    ids = list(dict.fromkeys(n for n in names if isinstance(n, str) and n))
     run.client.transport.log(f"Modified incidents since {iso_z(since)}: {len(ids)}.")
     return {"Type": 1, "ContentsFormat": "json", "Contents": ids}
-
-
-def modified_incident_ids(client: Client, since: datetime) -> list[str]:
-    """The names of every incident modified at or after `since`, across all pages, each once."""
-    pages = client.iter_incident_pages(f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
-                                       "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
-    names = (incident.get("name") for page, _ in pages for incident in page)
-    return list(dict.fromkeys(n for n in names if isinstance(n, str) and n and not ID_FORBIDDEN.search(n)
-                              and n not in (".", "..")))
-
-
-# -- get-remote-data -----------------------------------------------------------------------------
 
 
 class RemoteDataArgs(ArgsModel):
@@ -2279,23 +2257,21 @@ def get_remote_data_command(run: Run, args: dict[str, Any]) -> list[dict[str, An
         failure = mirror_failure(exc)
         if failure is not exc:
             raise failure from None
-        return [{"id": a.id, "in_mirror_error": str(exc)}]  # shown on the incident; retried next time
+        return [{"id": a.id, "in_mirror_error": str(exc)}]  # shown on the incident; tried again next time
 
 
 def remote_data(client: Client, settings: Settings, incident_id: str, since: datetime, instance: str
                 ) -> list[dict[str, Any]]:
-    """[the incident as fetch formats it (plus the selected additional info), *entries]: Sentinel comments
-    newer than `since` that did not come from this instance, then a close or reopen entry."""
+    """[the incident as fetch formats it (plus the selected additional info), *entries]: the comments
+    newer than `since` that this instance did not write, then a close or a reopen entry."""
     incident = client.get_incident(incident_id)
     props = _obj(incident.get("properties"))
     extra = enrich(client, [incident], settings.additional_info)[0] if settings.additional_info else {}
     mirrored = {k: v for k, v in {**fetch_context(incident), **extra}.items() if v is not None}
-    comments = [c for page, _ in client.transport.pages("GET", client.url("incidents", incident_id, "comments"))
-                for c in page]
-    comments.sort(key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc") or "")))
-    own = own_comment_prefix(instance)
+    comments = sorted((c for page, _ in client.transport.pages("GET", client.url("incidents", incident_id, "comments"))
+                       for c in page), key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc"))))
     entries = [comment_entry(c, incident_id) for c in comments
-               if not str(c.get("name") or "").startswith(own)
+               if not str(c.get("name") or "").startswith(own_comment_prefix(instance))
                and (parse_time(_obj(c.get("properties")).get("createdTimeUtc")) or EPOCH) > since]
     if props.get("status") == Status.CLOSED.value and settings.close_incident:
         entries.append(close_entry(props, comments))
@@ -2305,7 +2281,7 @@ def remote_data(client: Client, settings: Settings, incident_id: str, since: dat
 
 
 def comment_entry(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
-    """A Sentinel comment as a war-room note (untagged: it is never mirrored back out)."""
+    """A Sentinel comment as a war-room note, untagged so that it is never mirrored back out."""
     row = comment_context(comment, incident_id)
     author = row["AuthorName"] or row["AuthorEmail"] or "Someone"
     return {"Type": 1, "ContentsFormat": "text", "Note": True, "Tags": [],
@@ -2315,10 +2291,10 @@ def comment_entry(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
 def close_entry(props: dict[str, Any], comments: list[dict[str, Any]]) -> dict[str, Any]:
     """Close the SOAR incident: as a duplicate when the Defender portal merged it, else by classification."""
     if is_merged(props):
-        messages = [str(_obj(c.get("properties")).get("message") or "") for c in comments]
-        targets = [m.group(1) for m in map(MERGED_INTO.search, messages) if m]
-        into = f"into incident {targets[-1]} " if targets else "into another incident "
-        reason, notes = "Duplicate", f"Merged {into}in the Microsoft Defender portal (closed there as Redirected)."
+        found = [m.group(1) for m in (MERGED_INTO.search(str(_obj(c.get("properties")).get("message")))
+                                      for c in comments) if m]
+        into = f"into incident {found[-1]}" if found else "into another incident"
+        reason, notes = "Duplicate", f"Merged {into} in the Microsoft Defender portal (closed there as Redirected)."
     else:
         classification = str(props.get("classification") or "Undetermined")
         why = f" ({props['classificationReason']})" if props.get("classificationReason") else ""
@@ -2329,20 +2305,15 @@ def close_entry(props: dict[str, Any], comments: list[dict[str, Any]]) -> dict[s
             "Contents": {"dbotIncidentClose": True, "closeReason": reason, "closeNotes": notes}}
 
 
-# -- update-remote-system ------------------------------------------------------------------------
-
-
 def _json_arg(kind: type) -> Callable[[Any], Any]:
-    """Accept the value itself or its JSON text (empty = an empty one)."""
+    """The value itself or its JSON text (empty = an empty one; one entry object = a list of it)."""
     def parse(value: Any) -> Any:
         if isinstance(value, str):
             try:
                 value = json.loads(value) if value.strip() else None
             except ValueError:
                 raise ValueError(f"must be a JSON {'object' if kind is dict else 'list'}") from None
-        if kind is list and isinstance(value, dict):
-            value = [value]
-        return kind() if value is None else value
+        return kind() if value is None else [value] if kind is list and isinstance(value, dict) else value
     return parse
 
 
@@ -2357,9 +2328,8 @@ class UpdateRemoteArgs(ArgsModel):
 
 @command("update-remote-system", workspace=False)
 def update_remote_system_command(run: Run, args: dict[str, Any]) -> str:
-    """Apply the delta and the tagged entries to the Sentinel incident; return its ID. Any failure is an
-    error entry, so the platform keeps the change pending and sends it again (re-applying is harmless:
-    the same values, and the same comment IDs)."""
+    """Apply the delta and the tagged entries; return the ID. A failure is an error entry: the platform sends
+    it all again (harmless: the same values, the same comment IDs). A merged incident gets nothing."""
     a = parse_args(UpdateRemoteArgs, args)
     tag = run.settings.comment_tag
     entries = [e for e in a.entries if isinstance(e, dict) and tag in _as_list(e.get("tags", e.get("Tags")))]
@@ -2372,8 +2342,8 @@ def update_remote_system_command(run: Run, args: dict[str, Any]) -> str:
         for entry in entries:
             mirror_entry(run.client, run.instance, a.remoteId, entry)
     except MergedIncident:
-        run.client.transport.log(f"Incident {a.remoteId} was merged into another one in the Microsoft Defender "
-                                 f"portal; nothing was written back to it.")
+        run.client.transport.log(f"Incident {a.remoteId} was merged in the Microsoft Defender portal; nothing "
+                                 f"was written back to it.")
     except SentinelError as exc:
         raise mirror_failure(exc) from None
     return a.remoteId
@@ -2381,25 +2351,15 @@ def update_remote_system_command(run: Run, args: dict[str, Any]) -> str:
 
 def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], None]
                   ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
-    """The delta as a function over the current properties (re-applied as is after a 409), or None when
-    it changes nothing Sentinel keeps. Values that cannot be mapped are left out and logged."""
-    delta, simple = a.delta, {}
-    if isinstance(delta.get("title"), str) and delta["title"].strip():
-        simple["title"] = delta["title"].strip()
-    if isinstance(delta.get("description"), str):
-        simple["description"] = delta["description"]
-    if delta.get("severity") not in (None, ""):
-        simple["severity"] = _severity_name(delta["severity"])
-    if delta.get("status") in (Status.NEW.value, Status.ACTIVE.value):
-        simple["status"] = delta["status"]
-    for key in ("firstActivityTimeUtc", "lastActivityTimeUtc"):
-        if delta.get(key) not in (None, ""):
-            moment = parse_time(delta[key])
-            simple[key] = iso_z(moment) if moment else None
-    ignored = sorted(k for k, v in simple.items() if v is None)
-    if ignored:
-        log(f"update-remote-system: left out {', '.join(ignored)}: the value(s) cannot be mapped to Sentinel.")
-    simple = {k: v for k, v in simple.items() if v is not None}
+    """The delta as a function of the current properties (re-applied as is after a 409), or None when it
+    changes nothing Sentinel keeps. Values that cannot be mapped are left out (and logged)."""
+    delta = a.delta
+    mapped = {k: DELTA_FIELDS[k](v) for k, v in delta.items()
+              if k in DELTA_FIELDS and (v not in (None, "") or k == "description")}
+    if None in mapped.values():
+        log(f"update-remote-system left out {', '.join(k for k, v in mapped.items() if v is None)}: values that "
+            f"cannot be mapped to Sentinel.")
+    simple = {k: v for k, v in mapped.items() if v is not None}
     owner = _owner(delta["owner"]) if "owner" in delta else None
     tags = _as_list(delta.get("tags")) if isinstance(delta.get("tags"), (str, list)) else []
     closing = a.status == PLATFORM_DONE and settings.close_ticket
@@ -2410,13 +2370,12 @@ def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], 
     def apply(current: dict[str, Any]) -> dict[str, Any]:
         if is_merged(current):
             raise MergedIncident("merged")
-        props = {k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}
-        props.update(simple)
+        props = {**{k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}, **simple}
         if owner is not None:
             props["owner"] = owner
         labels = _objs(props.get("labels"))
-        names = {label.get("labelName") for label in labels}
-        props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in dict.fromkeys(tags) if t not in names]
+        new = [t for t in dict.fromkeys(tags) if t not in {label.get("labelName") for label in labels}]
+        props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in new]
         if closing:
             props.update(closing_properties(a))
         elif reopening and props.get("status") == Status.CLOSED.value:
@@ -2429,57 +2388,62 @@ def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], 
 
 
 def closing_properties(a: UpdateRemoteArgs) -> dict[str, Any]:
-    """Status Closed with the classification (delta first, then data), its comment and a fitting reason."""
-    def pick(key: str) -> str:
+    """Status Closed with the classification (the delta's, else the data's), its comment and a fitting reason."""
+    def given(key: str) -> str:
         return next((str(v).strip() for v in (a.delta.get(key), a.data.get(key)) if v not in (None, "")), "")
 
-    given = pick("classification")
-    classification = CLASSIFICATION_OF.get(given, given)
+    classification = CLASSIFICATION_OF.get(given("classification"), given("classification"))
     if classification not in REASONS_FOR:
         classification = Classification.UNDETERMINED.value
     reasons = [r for r in (a.delta.get("classificationReason"), a.data.get("classificationReason"))
                if r in REASONS_FOR[classification]]
     reason = reasons[0] if reasons else DEFAULT_CLASSIFICATION_REASON.get(classification)
     closed = {"status": Status.CLOSED.value, "classification": classification,
-              "classificationComment": pick("classificationComment") or "Closed in Cortex XSOAR."}
+              "classificationComment": given("classificationComment") or "Closed in Cortex XSOAR."}
     return {**closed, "classificationReason": reason} if reason else closed
 
 
 def _severity_name(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip().title() in SEVERITY_LEVEL:
-        return value.strip().title()
+    """A severity name from the platform's number (3, '3', 0.5) or a name ('high')."""
+    text = str(value).strip().title()
     try:
-        return SEVERITY_OF_LEVEL.get(float(value)) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
+        return text if text in SEVERITY_LEVEL else SEVERITY_OF_LEVEL.get(float(text))
+    except ValueError:
         return None
 
 
+DELTA_FIELDS: dict[str, Callable[[Any], Any]] = {  # delta key -> its Sentinel value (None: cannot be mapped)
+    "title": lambda v: v.strip() or None if isinstance(v, str) else None,
+    "description": lambda v: v if isinstance(v, str) else None,
+    "severity": _severity_name,
+    "status": lambda v: v if v in (Status.NEW.value, Status.ACTIVE.value) else None,
+    "firstActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
+    "lastActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
+}
+
+
 def _owner(value: Any) -> dict[str, Any] | None:
-    """An owner object from the delta: {} unassigns; an email/UPN string or an owner object assigns."""
-    if value in (None, "", {}):
-        return {}
-    if isinstance(value, str):
-        return {"email": value.strip(), "userPrincipalName": value.strip()}
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if k in ("email", "userPrincipalName", "objectId", "assignedTo")
-                and isinstance(v, str) and v}
-    return None
+    """{} unassigns; an email/UPN or an owner object assigns; anything else changes nothing."""
+    if value is None or isinstance(value, str):
+        return {"email": value.strip(), "userPrincipalName": value.strip()} if value and value.strip() else {}
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if k in ("email", "userPrincipalName", "objectId", "assignedTo")
+            and isinstance(v, str) and v}
 
 
 def mirror_entry(client: Client, instance: str, remote_id: str, entry: dict[str, Any]) -> None:
-    """A tagged war-room entry as a Sentinel comment (PUT with its derived ID: re-sending overwrites it)."""
+    """A tagged war-room entry as a Sentinel comment, PUT under the ID derived from the entry."""
     contents = entry.get("contents", entry.get("Contents"))
     text = contents if isinstance(contents, str) else json.dumps(contents, default=str) if contents else ""
     if not text.strip():
         return
     user = str(entry.get("user") or "").strip()
     footer = f"\n\n(Mirrored from Cortex XSOAR{f' by {user}' if user else ''}.)"
-    entry_id = str(entry.get("id") or hashlib.sha256(text.encode()).hexdigest())
-    message = text[:MAX_COMMENT_CHARS - len(footer)] + footer
-    client.put_comment(remote_id, soar_comment_id(instance, remote_id, entry_id), message)
-
-
-# -- get-mapping-fields --------------------------------------------------------------------------
+    # The same entry always gets the same ID (instance, incident, entry ID): re-sending overwrites it.
+    key = f"{instance}\x1f{remote_id}\x1f{entry.get('id') or text}"
+    comment_id = own_comment_prefix(instance) + hashlib.sha256(key.encode()).hexdigest()[:32]
+    client.put_comment(remote_id, comment_id, text[:MAX_COMMENT_CHARS - len(footer)] + footer)
 
 
 @command("get-mapping-fields", workspace=False)

@@ -580,3 +580,17 @@ def test_a_merge_closes_the_local_incident_as_duplicate_and_stops_writes(host_se
     assert emulator.store.incident(remote_id) == before
 
 # endregion
+
+
+def test_the_demo_shows_both_directions(monkeypatch, tmp_path, capsys):
+    """Given the real module and the emulator, when `azure-sentinel demo` runs, then after its fetch one mirror
+    cycle sends a local edit and comment to Sentinel and brings a Sentinel change and comment in."""
+    for var in ("AZURE_SENTINEL_MODULE", "AZURE_SENTINEL_MANIFEST", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out.split("\nMirroring: ", 1)[1].splitlines()
+    assert out[1].startswith("mirror 1 ok in ") and "1 pushed (2 fields, 1 entries out)" in out[1]
+    assert out[2].startswith("  out: #1 -> Sentinel: title 'Phishing wave (triaged in XSOAR)'")
+    assert "comment 'XSOAR: blocked the sender domain.'" in out[2]
+    assert "name 'Confirmed in Sentinel', severity 3" in out[3] and "'Sentinel: the host was isolated.'" in out[3]
