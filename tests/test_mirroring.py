@@ -81,6 +81,17 @@ def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sentinel]:
         emulator.stop()
 
 
+def merge(emulator: Emulator, source: str, target: dict[str, Any]) -> None:
+    """The Defender portal merges `source` into `target`: the emulator's own merge when it has one, else the
+    same outcome by hand (closed Undetermined, only the Redirected label, a comment naming the target)."""
+    if hasattr(emulator.store, "merge_incident"):
+        emulator.store.merge_incident(source, target["name"])
+        return
+    emulator.store.modify_incident(source, status="Closed", classification="Undetermined", labels=REDIRECTED)
+    emulator.store.add_comment(source, f"This incident was merged into incident {target['properties']['incidentNumber']}"
+                                       f" ({target['properties']['title']}) by Microsoft Defender XDR correlation.")
+
+
 def update(sentinel: Sentinel, remote_id: str, delta: dict[str, Any] | None = None, status: int = 1,
            entries: list[dict[str, Any]] | None = None, data: dict[str, Any] | None = None, **kwargs: Any) -> Platform:
     """update-remote-system with native values, as the platform passes them."""
@@ -271,9 +282,7 @@ def test_a_merged_incident_is_closed_as_a_duplicate(sentinel):
     target = sentinel.emu.store.add_incident("Merge target")
     name = sentinel.incident("Merged away")
     since = sentinel.now()
-    sentinel.emu.store.modify_incident(name, status="Closed", classification="Undetermined", labels=REDIRECTED)
-    sentinel.emu.store.add_comment(name, f"This incident was merged into incident "
-                                         f"{target['properties']['incidentNumber']} by Microsoft Defender XDR.")
+    merge(sentinel.emu, name, target)
     _, entries = remote_data(sentinel, name, since)
     (close,) = closes(entries)
     assert close["closeReason"] == "Duplicate"
@@ -469,7 +478,7 @@ def test_nothing_is_written_back_to_a_merged_incident(sentinel):
     tagged entry, then nothing is written to Sentinel (no PUT at all) and the remote ID is returned, so
     the platform does not retry."""
     name = sentinel.incident("Merged")
-    sentinel.emu.store.modify_incident(name, status="Closed", classification="Undetermined", labels=REDIRECTED)
+    merge(sentinel.emu, name, sentinel.emu.store.add_incident("Merge target"))
     before = sentinel.props(name)
     for delta, status in (({"title": "Renamed", "classification": "", "closingUserId": ""}, 1), ({}, 1)):
         result = update(sentinel, name, delta, status=status, entries=[entry("3@4", "a comment", ["comment"])])
@@ -566,8 +575,7 @@ def test_a_merge_closes_the_local_incident_as_duplicate_and_stops_writes(host_se
     incident is closed with closeReason Duplicate; a later local edit mirrors out without writing to it."""
     emulator, cli_run = host_sentinel
     remote_id = shown(cli_run, 3)["fields"]["dbotMirrorId"]
-    emulator.store.modify_incident(remote_id, status="Closed", classification="Undetermined", labels=REDIRECTED)
-    emulator.store.add_comment(remote_id, "This incident was merged into incident 1 by Microsoft Defender XDR.")
+    merge(emulator, remote_id, emulator.store.incident(shown(cli_run, 1)["fields"]["dbotMirrorId"]))
     code, out = cli_run("mirror", "--json")
     assert code == 0 and json.loads(out.splitlines()[0])["closed"] == 1, out
     local = shown(cli_run, 3)
