@@ -46,6 +46,20 @@ SAMPLE_VALUES: dict[str, Any] = {
     "message": "A message",
     "comment_id": "comment-1",
     "entity_kinds": "Account,Host",
+    # bookmarks, incident tasks and relations, data connectors
+    "bookmark_id": "bookmark-1",
+    "display_name": "A bookmark",
+    "query": "SecurityEvent | take 1",
+    "query_result": '{"Computer": "host-1"}',
+    "notes": "Some notes",
+    "event_time": "2025-01-31T12:00:00Z",
+    "query_start_time": "2025-01-30T12:00:00Z",
+    "query_end_time": "2025-01-31T12:00:00Z",
+    "task_id": "task-1",
+    "relation_name": "relation-1",
+    "related_resource_id": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.OperationalInsights/"
+                           f"workspaces/{WS}/providers/Microsoft.SecurityInsights/bookmarks/bookmark-1",
+    "data_connector_id": "connector-1",
 }
 
 
@@ -61,6 +75,9 @@ def implicit_commands() -> set[str]:
 NEXT_LINK_COLLECTIONS = {
     "azure-sentinel-list-incident-comments": f"incidents/{INCIDENT_ID}/comments",
     "azure-sentinel-list-incident-relations": f"incidents/{INCIDENT_ID}/relations",
+    "azure-sentinel-list-bookmarks": "bookmarks",
+    "azure-sentinel-list-incident-tasks": f"incidents/{INCIDENT_ID}/tasks",
+    "azure-sentinel-list-data-connectors": "dataConnectors",
 }
 
 
@@ -80,11 +97,11 @@ def generic_arm(request, context):
     path = request.path
     if request.method == "DELETE":
         return {}
-    if path.endswith("/alerts"):
+    if path.endswith("/alerts") or path.endswith("/bookmarks") and request.method == "POST":
         return {"value": []}
     if path.endswith("/entities"):
         return {"entities": [], "metaData": []}
-    if re.search(r"/(incidents|comments|relations)$", path):
+    if re.search(r"/(incidents|comments|relations|tasks|bookmarks|dataconnectors)$", path, re.I):
         return {"value": []}
     if "/comments/" in path:
         return {"name": path.rsplit("/", 1)[-1], "properties": {"message": "m"}}
