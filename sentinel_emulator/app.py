@@ -4,7 +4,6 @@ handler; every request is logged (never its Authorization header)."""
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -14,11 +13,13 @@ from typing import Callable
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from . import entra, routing
-from .context import Ctx
+from . import entra, routing, validation
+from .context import Ctx, parse_json
 from .errors import AadError, ArmError, aad_error_response, arm_error_response, json_response
 from .faults import FaultInjector
 from .identity import Identity
+from .recording import RequestLog, RequestRecord, ResetConnection
+from .schema import spec_validator
 from .store import Store
 from .throttle import Throttle
 
@@ -35,27 +36,6 @@ FAULT_ERRORS = {
 }
 
 
-MAX_LOG = 200_000  # a long-running CLI keeps only the newest records
-
-
-class ResetConnection(ConnectionResetError):
-    """Raised by the app to make the server drop the connection without a response."""
-
-
-@dataclass
-class RequestRecord:
-    """One request as the emulator saw it. No headers are kept, so no Authorization either."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    host: str
-    endpoint: str | None = None
-    status: int | None = None  # None: the connection was reset on purpose
-    principal: str | None = None
-    fault: str | None = None
-
-
 @dataclass
 class EmulatorApp:
     store: Store
@@ -66,11 +46,14 @@ class EmulatorApp:
     sleep: Callable[[float], None] = time.sleep
     audiences: set[str] = field(default_factory=set)
     authority: str = ""
-    requests: list[RequestRecord] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
 
     def __post_init__(self) -> None:
         self.map, self.routes = routing.build_map(entra.ROUTES)
-        self._log_lock = threading.Lock()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.log.records
 
     def __call__(self, environ: dict, start_response: Callable) -> object:
         request = Request(environ)
@@ -80,15 +63,15 @@ class EmulatorApp:
         except ResetConnection:
             self._log(record)
             raise
+        if response.status_code == 204 or not response.get_data():
+            response.set_data(b"")
+            response.headers.pop("Content-Type", None)  # an empty answer has no content type (not text/plain)
         record.status = response.status_code
         self._log(record)
         return response(environ, start_response)
 
     def _log(self, record: RequestRecord) -> None:
-        with self._log_lock:
-            self.requests.append(record)
-            if len(self.requests) > MAX_LOG:
-                del self.requests[: MAX_LOG // 2]
+        self.log.append(record)
 
     def dispatch(self, request: Request, record: RequestRecord) -> Response:
         is_arm = routing.is_arm_path(request.path)
@@ -152,6 +135,9 @@ class EmulatorApp:
                            f"{operation}_ObservationWindow_00:05:00. For more information, refer to - "
                            "https://aka.ms/srpthrottlinglimits",
                            {"Retry-After": str(decision.retry_after), header: "0"})
+        validation.check_path(args, route.operation)
+        if route.operation is not None and route.operation.body is not None:
+            validation.check_body(spec_validator(), route.operation, parse_json(request))
         response = route.handler(Ctx(request, self.store, issued.caller, version), **args)
         response.headers[header] = str(decision.remaining)
         response.headers["x-ms-request-id"] = str(uuid.uuid4())

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from werkzeug.wrappers import Response
 
-from . import models, views
+from . import models, odata, views
 from .context import Ctx, asc, desc, property_checker
 from .errors import bad_request, json_response, not_found
-from .store import Record, Workspace
+from .state import Record, Workspace
+from .store import related_fields
 
 INCIDENT_TYPE = "Microsoft.Azure.Sentinel.Incident"
 RELATION_NAME = re.compile(r"^[a-zA-Z0-9-]{3,63}$")
@@ -24,13 +26,56 @@ def _incident(ctx: Ctx, sub: str, rg: str, ws: str, iid: str) -> tuple[Workspace
 # region incidents
 
 
+# properties whose stored value is the value the API shows (the rest are derived when rendering)
+STORED_AS_SHOWN = frozenset((
+    "title", "description", "severity", "status", "classification", "classificationComment",
+    "classificationReason", "firstActivityTimeUtc", "lastActivityTimeUtc", "createdTimeUtc", "lastModifiedTimeUtc",
+    "incidentNumber", "providerName", "providerIncidentId"))
+BY_NUMBER = [asc("properties/incidentNumber")]  # the order of workspace.incidents (numbers are handed out in order)
+
+
+class _IncidentPaths:
+    """$filter/$orderby paths read from stored incident records; a record is rendered (once per
+    request) only for a path that needs another derived value (labels, additionalData, incidentUrl).
+    Callable as an odata resolver; `getter(path)` compiles a path once per query."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.rendered: dict[int, dict] = {}
+
+    def __call__(self, rec: Record, path: str) -> object:
+        return self.getter(path)(rec)
+
+    def getter(self, path: str) -> Callable[[Record], object]:
+        if path == "name":
+            return lambda rec: rec.name
+        head, _, prop = path.partition("/")
+        if head == "properties" and prop in STORED_AS_SHOWN:
+            return lambda rec: rec.properties.get(prop)
+        if head == "properties" and prop.startswith("owner/"):
+            key = prop[len("owner/"):]
+            return lambda rec: views.incident_owner(rec.properties).get(key)
+        return lambda rec: odata.default_resolver(self.view(rec), path)
+
+    def view(self, rec: Record) -> dict:
+        found = self.rendered.get(id(rec))
+        if found is None:
+            found = self.rendered[id(rec)] = views.incident(self.workspace, rec)
+        return found
+
+
 def list_incidents(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
+    """Filters and sorts the stored records; renders only the page. `$orderby=properties/incidentNumber`
+    (either direction) scans in stored order and stops when the page is full."""
     check = property_checker(INCIDENT_TYPE, models.INCIDENT_PROPERTIES)
-    query = ctx.list_query(check, max_top=1000)
     with ctx.store.lock:
         workspace = ctx.workspace(sub, rg, ws)
-        items = [views.incident(workspace, r) for r in workspace.incidents.values() if not r.hidden]
-    return json_response(ctx.page(items, query, [desc("properties/createdTimeUtc")]))
+        resolver = _IncidentPaths(workspace)
+        query = ctx.list_query(check, max_top=1000, resolver=resolver)
+        visible = [r for r in workspace.incidents.values() if not r.hidden]
+        body = ctx.page(visible, query, [desc("properties/createdTimeUtc")], resolver, presorted=BY_NUMBER,
+                        render=lambda rec: views.incident(workspace, rec))
+    return json_response(body)
 
 
 def get_incident(ctx: Ctx, sub: str, rg: str, ws: str, iid: str) -> Response:
@@ -151,19 +196,6 @@ def delete_comment(ctx: Ctx, sub: str, rg: str, ws: str, iid: str, cid: str) -> 
 # region relations
 
 
-def _related(resource_id: str) -> dict:
-    """relatedResourceName/Type/Kind derived from an ARM id."""
-    parts = [p for p in resource_id.split("/") if p]
-    lowered = [p.lower() for p in parts]
-    if "providers" not in lowered or len(parts) < 4:
-        raise bad_request(f"relatedResourceId '{resource_id}' is not a valid ARM resource id.")
-    at = len(lowered) - 1 - lowered[::-1].index("providers")
-    tail = parts[at + 1:]
-    if len(tail) < 3:
-        raise bad_request(f"relatedResourceId '{resource_id}' is not a valid ARM resource id.")
-    return {"relatedResourceName": tail[-1], "relatedResourceType": "/".join([tail[0]] + tail[1:-1:2])}
-
-
 def _entity_kind(workspace: Workspace, name: str) -> str | None:
     for inc in workspace.incidents.values():
         if any(a["name"] == name for a in inc.alerts):
@@ -172,6 +204,22 @@ def _entity_kind(workspace: Workspace, name: str) -> str | None:
             if entity["name"] == name:
                 return entity["kind"]
     return None
+
+
+def _check_related(workspace: Workspace, derived: dict) -> None:
+    """A bookmark or alert/entity of this workspace must exist; an entity's kind is filled in."""
+    if not derived["relatedResourceId"].lower().startswith(workspace.prefix.lower() + "/"):
+        return
+    name, kind = derived["relatedResourceName"], derived["relatedResourceType"].lower()
+    if kind == "microsoft.securityinsights/bookmarks" and name not in workspace.collections["bookmarks"]:
+        raise bad_request(f"The related resource '{derived['relatedResourceId']}' was not found: no bookmark "
+                          f"'{name}' in workspace '{workspace.name}'.")
+    if kind == "microsoft.securityinsights/entities":
+        entity_kind = _entity_kind(workspace, name)
+        if entity_kind is None:
+            raise bad_request(f"The related resource '{derived['relatedResourceId']}' was not found: no alert or "
+                              f"entity '{name}' in workspace '{workspace.name}'.")
+        derived["relatedResourceKind"] = entity_kind
 
 
 def list_relations(ctx: Ctx, sub: str, rg: str, ws: str, iid: str) -> Response:
@@ -197,14 +245,11 @@ def put_relation(ctx: Ctx, sub: str, rg: str, ws: str, iid: str, rid: str) -> Re
     body = ctx.json()
     props = models.properties_of(body, "relation")
     models.require(props, ("relatedResourceId",), "relation")
-    derived = {"relatedResourceId": props["relatedResourceId"], **_related(str(props["relatedResourceId"]))}
+    derived = {"relatedResourceId": props["relatedResourceId"], **related_fields(str(props["relatedResourceId"]))}
     store = ctx.store
     with store.lock:
         workspace, rec = _incident(ctx, sub, rg, ws, iid)
-        if derived["relatedResourceType"].lower().endswith("/entities"):
-            kind = _entity_kind(workspace, derived["relatedResourceName"])
-            if kind:
-                derived["relatedResourceKind"] = kind
+        _check_related(workspace, derived)
         existing = rec.children["relations"].get(rid)
         if existing is not None:
             ctx.check_etag(body, existing, f"{workspace.prefix}/incidents/{iid}/relations/{rid}")

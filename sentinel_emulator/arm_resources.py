@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -15,7 +16,7 @@ from werkzeug.wrappers import Response
 from . import models, odata, views
 from .context import Ctx, asc, desc, property_checker
 from .errors import ArmError, bad_request, json_response, not_found
-from .store import Record, Workspace
+from .state import Record, Workspace
 
 View = Callable[[Workspace, Record], dict]
 
@@ -281,6 +282,13 @@ def replace_tags(ctx: Ctx, sub: str, rg: str, ws: str, name: str) -> Response:
         return json_response(views.indicator(workspace, rec))
 
 
+def _pattern_type(value: Any) -> str:
+    """STIX type names as indicators store them; also accepts the long forms (ipv4-address, domain)."""
+    text = str(value or "").lower()
+    return {"ipv4-address": "ipv4-addr", "ipv6-address": "ipv6-addr", "ipv4": "ipv4-addr", "ipv6": "ipv6-addr",
+            "domain": "domain-name"}.get(text, text)
+
+
 def _matches(props: dict, criteria: dict) -> bool:
     confidence = props.get("confidence")
     if criteria.get("minConfidence") is not None and (confidence is None or confidence < criteria["minConfidence"]):
@@ -292,9 +300,11 @@ def _matches(props: dict, criteria: dict) -> bool:
             return False
     if not criteria.get("includeDisabled") and props.get("revoked"):
         return False
-    for key, prop in (("sources", "source"), ("patternTypes", "patternType")):
-        if criteria.get(key) and props.get(prop) not in criteria[key]:
-            return False
+    if criteria.get("sources") and props.get("source") not in criteria["sources"]:
+        return False
+    if criteria.get("patternTypes") and _pattern_type(props.get("patternType")) not in {
+            _pattern_type(t) for t in criteria["patternTypes"]}:
+        return False
     if criteria.get("threatTypes") and not set(criteria["threatTypes"]) & set(props.get("threatTypes") or []):
         return False
     if criteria.get("keywords"):
@@ -306,16 +316,20 @@ def _matches(props: dict, criteria: dict) -> bool:
 
 
 def query_indicators(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
+    """POST criteria; the nextLink carries $skipToken (and $top), so the client POSTs the same body to it."""
     criteria = ctx.json()
     if not isinstance(criteria, dict):
         raise bad_request("The query criteria must be a JSON object.")
-    page_size = criteria.get("pageSize") or 100
+    top = odata.parse_top(ctx.request.args.get("$top"), None)
+    page_size = top or criteria.get("pageSize") or 100
     if not isinstance(page_size, int) or page_size < 1:
         raise bad_request("'pageSize' must be a positive integer.")
     order = [odata.OrderKey(f"properties/{s.get('itemKey')}", s.get("sortOrder") == "descending")
              for s in criteria.get("sortBy") or [] if s.get("itemKey") and s.get("sortOrder") != "unsorted"]
-    query = odata.ListQuery(top=page_size, orderby=order or None,
-                            skip_token=ctx.request.args.get("$skipToken") or criteria.get("skipToken"))
+    bound = {k: v for k, v in criteria.items() if k not in ("pageSize", "skipToken")}
+    query = odata.ListQuery(top=page_size, orderby=order or None, scope=json.dumps(bound, sort_keys=True),
+                            skip_token=ctx.request.args.get("$skipToken") or ctx.request.args.get("$skiptoken")
+                            or criteria.get("skipToken"))
     ids = set(criteria.get("ids") or [])
     with ctx.store.lock:
         workspace = ctx.workspace(sub, rg, ws)
@@ -506,7 +520,10 @@ def put_automation_rule(ctx: Ctx, sub: str, rg: str, ws: str, name: str) -> Resp
 
 
 def delete_automation_rule(ctx: Ctx, sub: str, rg: str, ws: str, name: str) -> Response:
-    return _delete(ctx, AUTOMATION_RULES, sub, rg, ws, name)
+    """The spec gives this DELETE an object schema: 200 answers `{}` (Microsoft's SDK parses it)."""
+    with ctx.store.lock:
+        gone = ctx.workspace(sub, rg, ws).collections[AUTOMATION_RULES.key].pop(name, None)
+    return json_response({}) if gone else Response(status=204)
 
 
 def list_data_connectors(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
@@ -546,9 +563,13 @@ def _subscription_json(ctx: Ctx, sub: dict) -> dict:
 
 
 def list_subscriptions(ctx: Ctx) -> Response:
+    """The tenant's subscriptions, paged like the others (nextLink with $skipToken)."""
     with ctx.store.lock:
         subs = [_subscription_json(ctx, s) for s in ctx.store.subscriptions.values()]
-    return json_response({"value": subs, "count": {"type": "Total", "value": len(subs)}})
+    query = odata.ListQuery(skip_token=ctx.request.args.get("$skipToken") or ctx.request.args.get("$skiptoken"))
+    body = ctx.page(subs, query, [asc("displayName"), asc("subscriptionId")])
+    body["count"] = {"type": "Total", "value": len(subs)}
+    return json_response(body)
 
 
 def get_subscription(ctx: Ctx, sub: str) -> Response:
@@ -611,12 +632,10 @@ def get_workspace(ctx: Ctx, sub: str, rg: str, ws: str) -> Response:
     with ctx.store.lock:
         workspace = ctx.workspace(sub, rg, ws)
         group = ctx.store.resource_groups[(sub.lower(), rg.lower())]
-    customer_id = hashlib.md5(workspace.arm_id.lower().encode()).hexdigest()
-    customer_id = f"{customer_id[:8]}-{customer_id[8:12]}-{customer_id[12:16]}-{customer_id[16:20]}-{customer_id[20:]}"
     return json_response({
         "id": workspace.arm_id, "name": workspace.name, "type": "Microsoft.OperationalInsights/workspaces",
         "location": group["location"],
-        "properties": {"customerId": customer_id, "provisioningState": "Succeeded", "retentionInDays": 90,
+        "properties": {"customerId": workspace.customer_id, "provisioningState": "Succeeded", "retentionInDays": 90,
                        "sku": {"name": "PerGB2018"}},
     })
 

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Callable
 
 Clock = Callable[[], float]
@@ -68,7 +69,12 @@ def format_offset(when: datetime | float) -> str:
 
 def parse_ticks(text: str) -> int | None:
     """ISO 8601 date-time -> 100 ns ticks since the epoch (UTC); None if it is not one."""
-    m = _ISO.match(text.strip()) if isinstance(text, str) else None
+    return _parse_ticks(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=65536)  # list filters and sorts parse the same stored timestamps on every call
+def _parse_ticks(text: str) -> int | None:
+    m = _ISO.match(text.strip())
     if not m:
         return None
     year, month, day, hour, minute = (int(g or 0) for g in m.groups()[:5])

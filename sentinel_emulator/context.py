@@ -10,7 +10,8 @@ from werkzeug.wrappers import Request
 
 from . import odata
 from .errors import ArmError, bad_request
-from .store import Caller, Record, Store, Workspace
+from .state import Caller, Record, Workspace
+from .store import Store
 
 PAGE_SIZE = 50
 ENVELOPE_PATHS = ("id", "name", "type", "etag", "kind")
@@ -38,6 +39,18 @@ def same_etag(a: str | None, b: str | None) -> bool:
     return norm(a) == norm(b)
 
 
+def parse_json(request: Request) -> Any:
+    """The request body as JSON ({} when empty), or ARM's 400 for a body that is not JSON."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise bad_request("The request content was invalid and could not be deserialized: "
+                          "the body is not valid JSON.", "InvalidRequestContent") from None
+
+
 @dataclass
 class Ctx:
     request: Request
@@ -50,14 +63,7 @@ class Ctx:
         return self.request.host_url.rstrip("/")
 
     def json(self) -> Any:
-        raw = self.request.get_data(cache=True)
-        if not raw.strip():
-            return {}
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise bad_request("The request content was invalid and could not be deserialized: "
-                              "the body is not valid JSON.", "InvalidRequestContent") from None
+        return parse_json(self.request)
 
     def workspace(self, sub: str, rg: str, ws: str) -> Workspace:
         return self.store.workspace(sub, rg, ws)
@@ -84,10 +90,11 @@ class Ctx:
         query.top = odata.parse_top(args.get("$top"), max_top)
         return query
 
-    def page(self, items: Iterable[dict], query: odata.ListQuery, default_order: list[odata.OrderKey],
-             resolver: odata.Resolver = odata.default_resolver) -> dict:
+    def page(self, items: Iterable[Any], query: odata.ListQuery, default_order: list[odata.OrderKey],
+             resolver: odata.Resolver = odata.default_resolver, **options: Any) -> dict:
+        """One page of `items` (see odata.paginate for `presorted` and `render`)."""
         return odata.paginate(items, query, self.request.base_url, {"api-version": self.api_version},
-                              default_order, resolver, PAGE_SIZE)
+                              default_order, resolver, PAGE_SIZE, **options)
 
 
 def asc(path: str) -> odata.OrderKey:

@@ -43,7 +43,7 @@ def not_found(message: str, code: str = "NotFound") -> ArmError:
 
 
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    data = b"" if body is None else json.dumps(body).encode()
+    data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
     response = Response(data, status=status, headers=headers)
     if body is not None:
         response.content_type = "application/json; charset=utf-8"

@@ -7,13 +7,15 @@ Grammar (comma-separated entries, whitespace ignored)::
               | "outage" "=" ( 0 | 1 | true | false )     every ARM call answers 503
               | "retry_after" "=" seconds                 Retry-After on injected 429/503 (default 1)
               | "seed" "=" integer                        RNG seed (default: the emulator's seed)
-    scope    := arm (default: every ARM call) | list | get | read | write | token
-    fault    := 408 | 429 | 500 | 502 | 503 | 504 | reset
+    scope    := arm (default: every ARM call) | list | get | read | write | token | query
+    fault    := 408 | 429 | 500 | 502 | 503 | 504 | reset | partial (query scope only)
 
 For each call, one number r in [0, 1) is drawn from a seeded random.Random; the entries that
 apply to the call are walked in order and the first whose cumulative probability exceeds r fires.
 `reset` closes the connection without a response. The token scope covers the Entra ID token
-endpoint and the managed identity endpoints, which are otherwise never faulted.
+endpoint and the managed identity endpoints, which are otherwise never faulted; the query scope
+covers the Log Analytics query API (its own host), where `partial` answers 200 with the rows and a
+PartialError beside them (e.g. ``query:partial=1``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-SCOPES = ("arm", "list", "get", "read", "write", "token")
-FAULTS = ("408", "429", "500", "502", "503", "504", "reset")
+SCOPES = ("arm", "list", "get", "read", "write", "token", "query")
+FAULTS = ("408", "429", "500", "502", "503", "504", "reset", "partial")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def parse_faults(spec: str | None) -> FaultPlan:
             raise ValueError(f"unknown fault scope {scope!r}; use one of {', '.join(SCOPES)}")
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(FAULTS)}")
+        if kind == "partial" and scope != "query":
+            raise ValueError("the partial fault exists only for the Log Analytics query API: write query:partial=P")
         try:
             probability = float(value)
         except ValueError:

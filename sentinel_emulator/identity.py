@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from .clock import Clock, format_utc, system_clock
 from .errors import AadError, ArmError
-from .store import Caller
+from .state import Caller
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 RESERVED_SCOPES = {"openid", "profile", "offline_access"}
@@ -58,8 +58,18 @@ class ManagedIdentity:
         return "system" if self.system else self.client_id
 
     def caller(self) -> Caller:
-        name = "System-assigned identity" if self.system else "User-assigned identity"
-        return Caller(self.principal, self.object_id, name)
+        """As Sentinel shows it (comment author, createdBy): a user-assigned identity by its resource name."""
+        name = "System-assigned identity" if self.system else self.resource_id.rstrip("/").rsplit("/", 1)[-1]
+        return Caller(self.principal, self.object_id, name or "User-assigned identity")
+
+
+class TokenRejected(Exception):
+    """A bearer token a host refuses. reason: missing | malformed | unknown | expired | audience."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -278,34 +288,40 @@ class Identity:
 
     # region validating
 
-    def authenticate(self, header: str | None, allowed_audiences: set[str], authority: str) -> IssuedToken:
-        """The token behind an ARM `Authorization` header, or the 401 ARM would give."""
-        def fail(code: str, message: str) -> ArmError:
-            challenge = (f'Bearer authorization_uri="{authority}", error="invalid_token", '
-                         f'error_description="{message}"')
-            return ArmError(401, code, message, {"WWW-Authenticate": challenge})
-
+    def check_token(self, header: str | None, allowed_audiences: set[str]) -> IssuedToken:
+        """The token behind an `Authorization` header if it is for one of `allowed_audiences`, else
+        TokenRejected (each host turns that into its own error shape)."""
         if not header:
-            raise fail("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+            raise TokenRejected("missing", "Authentication failed. The 'Authorization' header is missing.")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise fail("AuthenticationFailed",
-                       "Authentication failed. The 'Authorization' header is provided in an invalid format.")
+            raise TokenRejected("malformed",
+                                "Authentication failed. The 'Authorization' header is provided in an invalid format.")
         with self._lock:
             issued = self._tokens.get(token.strip())
         if issued is None:
-            raise fail("InvalidAuthenticationToken", "The access token is invalid.")
+            raise TokenRejected("unknown", "The access token is invalid.")
         now = self.clock()
         if issued.expires_at <= now:
-            raise fail("InvalidAuthenticationToken",
-                       f"The access token expiry UTC time '{format_utc(issued.expires_at)}' is earlier than "
-                       f"current UTC time '{format_utc(now)}'.")
-        allowed = {a.rstrip("/").lower() for a in allowed_audiences} | set(PUBLIC_ARM_AUDIENCES)
+            raise TokenRejected("expired", f"The access token expiry UTC time '{format_utc(issued.expires_at)}' is "
+                                           f"earlier than current UTC time '{format_utc(now)}'.")
+        allowed = {a.rstrip("/").lower() for a in allowed_audiences}
         if issued.audience.lower() not in allowed:
-            raise fail("InvalidAuthenticationToken",
-                       f"The access token has been obtained for wrong audience or resource '{issued.audience}'. "
-                       f"It should exactly match with one of the allowed audiences '{', '.join(sorted(allowed))}'.")
+            raise TokenRejected("audience", f"The access token has been obtained for wrong audience or resource "
+                                            f"'{issued.audience}'. It should exactly match with one of the allowed "
+                                            f"audiences '{', '.join(sorted(allowed))}'.")
         return issued
+
+    def authenticate(self, header: str | None, allowed_audiences: set[str], authority: str) -> IssuedToken:
+        """The token behind an ARM `Authorization` header, or the 401 ARM would give."""
+        try:
+            return self.check_token(header, set(allowed_audiences) | set(PUBLIC_ARM_AUDIENCES))
+        except TokenRejected as rejected:
+            code = "AuthenticationFailed" if rejected.reason in ("missing", "malformed") else \
+                "InvalidAuthenticationToken"
+            challenge = (f'Bearer authorization_uri="{authority}", error="invalid_token", '
+                         f'error_description="{rejected.message}"')
+            raise ArmError(401, code, rejected.message, {"WWW-Authenticate": challenge}) from None
 
     def expire_all(self) -> None:
         """Make every issued token expired (tests of refresh-on-401)."""

@@ -29,7 +29,7 @@ ENTITY_KINDS = (
     "Malware", "Process", "RegistryKey", "RegistryValue", "SecurityGroup", "Url", "IoTDevice",
     "SecurityAlert", "Bookmark", "Mailbox", "MailCluster", "MailMessage", "SubmissionMail",
 )
-ALERT_RULE_KINDS = ("Scheduled", "MicrosoftSecurityIncidentCreation", "Fusion")
+ALERT_RULE_KINDS = ("Scheduled", "NRT", "MicrosoftSecurityIncidentCreation", "Fusion")
 TRIGGER_OPERATORS = ("GreaterThan", "LessThan", "Equal", "NotEqual")
 
 ENVELOPE = ("id", "name", "type", "etag", "kind", "properties")
@@ -117,6 +117,10 @@ ALERT_RULE_PROPERTIES: dict[str, tuple[str, ...]] = {
         "alertRuleTemplateName", "templateVersion", "description", "displayName", "enabled",
         "lastModifiedUtc", "suppressionDuration", "suppressionEnabled", "tactics", "techniques",
         "incidentConfiguration"),
+    "NRT": (
+        "query", "severity", "eventGroupingSettings", "customDetails", "entityMappings", "alertDetailsOverride",
+        "alertRuleTemplateName", "templateVersion", "description", "displayName", "enabled", "lastModifiedUtc",
+        "suppressionDuration", "suppressionEnabled", "tactics", "techniques", "incidentConfiguration"),
     "MicrosoftSecurityIncidentCreation": (
         "displayNamesFilter", "displayNamesExcludeFilter", "productFilter", "severitiesFilter",
         "alertRuleTemplateName", "description", "displayName", "enabled", "lastModifiedUtc"),
@@ -127,6 +131,7 @@ ALERT_RULE_PROPERTIES: dict[str, tuple[str, ...]] = {
 ALERT_RULE_REQUIRED: dict[str, tuple[str, ...]] = {
     "Scheduled": ("displayName", "enabled", "severity", "query", "queryFrequency", "queryPeriod",
                   "triggerOperator", "triggerThreshold", "suppressionEnabled", "suppressionDuration"),
+    "NRT": ("displayName", "enabled", "severity", "query", "suppressionEnabled", "suppressionDuration"),
     "MicrosoftSecurityIncidentCreation": ("displayName", "enabled", "productFilter"),
     "Fusion": ("alertRuleTemplateName", "enabled"),
 }

@@ -22,9 +22,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import operator
 import re
 from dataclasses import dataclass
-from functools import cmp_to_key
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, urlencode
 
@@ -134,14 +134,57 @@ def compare(op: str, left: Any, right: Any, datetime_hint: bool = False) -> bool
     if pair is None:
         return op == "ne"
     a, b = pair
-    return {
-        "eq": a == b, "ne": a != b, "gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b,
-    }[op]
+    return _OPS[op](a, b)
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+_FLIPPED = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+
+
+def _against_literal(op: str, getter: Getter, literal: Any, hint: bool) -> Predicate:
+    """`compare(op, getter(item), literal, hint)` with the literal's coercion done once: the common case
+    of a list filter (a property against a constant) then costs one lookup and one comparison per item."""
+    test = _OPS[op]
+    if isinstance(literal, str):
+        literal_ticks = parse_ticks(literal)
+
+        def against_text(item: Any) -> bool:
+            value = getter(item)
+            if type(value) is not str:
+                return compare(op, value, literal, hint)
+            if literal_ticks is not None:
+                ticks = parse_ticks(value)
+                if ticks is not None:
+                    return test(ticks, literal_ticks)
+            if hint:  # a date-time comparison with a value that is not one
+                return op == "ne"
+            return test(value, literal)
+
+        return against_text
+    if isinstance(literal, (int, float)) and not isinstance(literal, bool):
+        def against_number(item: Any) -> bool:
+            value = getter(item)
+            if type(value) in (int, float):
+                return test(value, literal)
+            return compare(op, value, literal, hint)
+
+        return against_number
+    return lambda item: compare(op, getter(item), literal, hint)
 
 
 # endregion
 
 # region parser
+
+
+def path_getter(resolver: Resolver, path: str) -> Getter:
+    """A one-argument getter for `path`: the resolver's own compiled one when it offers `getter(path)`
+    (paths are then split once per query instead of once per item), else a call of the resolver."""
+    compiled = getattr(resolver, "getter", None)
+    if compiled is not None:
+        return compiled(path)
+    return lambda item: resolver(item, path)
 
 
 def default_resolver(item: dict, path: str) -> Any:
@@ -160,6 +203,7 @@ class _Parser:
         self.i = 0
         self.resolver = resolver
         self.check_path = check_path
+        self.constants: dict[Getter, Any] = {}  # literal operands (their getters) -> value
 
     # helpers
     def peek(self) -> Token:
@@ -228,6 +272,10 @@ class _Parser:
             raise self.fail(f"expected a comparison operator (eq, ne, gt, ge, lt, le), found {found!r}", op)
         right, right_dt = self.parse_operand()
         hint = left_dt or right_dt
+        if right in self.constants and left not in self.constants:
+            return _against_literal(op.text, left, self.constants[right], hint)
+        if left in self.constants and right not in self.constants:
+            return _against_literal(_FLIPPED[op.text], right, self.constants[left], hint)
         return lambda item: compare(op.text, left(item), right(item), hint)
 
     def maybe_bool_compare(self, pred: Predicate) -> Predicate:
@@ -277,22 +325,24 @@ class _Parser:
             raise self.fail("expected a quoted string", tok)
         return tok.text[1:-1].replace("''", "'")
 
+    def constant(self, value: Any) -> Getter:
+        getter: Getter = lambda item: value  # noqa: E731
+        self.constants[getter] = value
+        return getter
+
     def parse_operand(self) -> tuple[Getter, bool]:
         tok = self.next()
         if tok.kind == "string":
-            value = tok.text[1:-1].replace("''", "'")
-            return (lambda item: value), False
+            return self.constant(tok.text[1:-1].replace("''", "'")), False
         if tok.kind == "datetime":
             if parse_ticks(tok.text) is None:
                 raise self.fail(f"invalid date-time {tok.text!r}", tok)
-            value = tok.text
-            return (lambda item: value), True
+            return self.constant(tok.text), True
         if tok.kind == "number":
             num: float | int = float(tok.text) if any(c in tok.text for c in ".eE") else int(tok.text)
-            return (lambda item: num), False
+            return self.constant(num), False
         if tok.kind == "keyword" and tok.text in ("true", "false", "null"):
-            const = {"true": True, "false": False, "null": None}[tok.text]
-            return (lambda item: const), False
+            return self.constant({"true": True, "false": False, "null": None}[tok.text]), False
         if tok.kind == "name" and tok.text.lower() in _VALUE_FUNCS and self.peek().text == "(":
             self.next()
             inner, hint = self.parse_operand()
@@ -303,9 +353,7 @@ class _Parser:
             if tok.text.lower() in _BOOL_FUNCS:
                 raise self.fail(f"function {tok.text!r} cannot be used as a value", tok)
             self.check_path(tok.text)
-            path = tok.text
-            resolver = self.resolver
-            return (lambda item: resolver(item, path)), False
+            return path_getter(self.resolver, tok.text), False
         raise self.fail(f"expected a property path or a literal, found {tok.text or 'end of input'!r}", tok)
 
 
@@ -345,8 +393,11 @@ def parse_orderby(text: str | None, check_path: Callable[[str], None] = lambda p
     return keys
 
 
-def _item_key(item: dict, keys: list[OrderKey], resolver: Resolver) -> list:
-    return [sort_key(resolver(item, k.path)) for k in keys] + [sort_key(item.get("name"))]
+def _key_function(keys: list[OrderKey], resolver: Resolver) -> Callable[[Any], list]:
+    """item -> its sort position: the keys' values, then the name (the tie-break)."""
+    getters = [path_getter(resolver, k.path) for k in keys] + [path_getter(resolver, "name")]
+    return lambda item: [sort_key(get(item)) for get in getters]
+
 
 
 def _cmp_keys(a: list, b: list, keys: list[OrderKey]) -> int:
@@ -390,6 +441,7 @@ class ListQuery:
     orderby: list[OrderKey] | None = None
     top: int | None = None
     skip_token: str | None = None
+    scope: str = ""  # more of what a $skipToken is bound to (e.g. a POST body's criteria); not in the nextLink
 
 
 def parse_top(raw: str | None, maximum: int | None) -> int | None:
@@ -404,27 +456,34 @@ def parse_top(raw: str | None, maximum: int | None) -> int | None:
 
 
 def paginate(
-    items: Iterable[dict],
+    items: Iterable[Any],
     query: ListQuery,
     next_link_base: str,
     extra_params: dict[str, str],
     default_order: list[OrderKey],
     resolver: Resolver = default_resolver,
     page_size: int = 50,
+    *,
+    presorted: list[OrderKey] | None = None,
+    render: Callable[[Any], dict] | None = None,
 ) -> dict:
-    """Filter, sort and cut one page; the nextLink carries the last item's sort position."""
+    """Filter, sort and cut one page; the nextLink carries the last item's sort position.
+
+    `presorted`: the order `items` (a sequence) already has, by a unique first key. When the query asks
+    for that order (or its reverse), no sort happens and the scan stops once the page is full, so a
+    page costs what it returns rather than what the collection holds. `render` turns the page's items
+    into their JSON (the filter and sort see the items as they are, through `resolver`)."""
     orderby = query.orderby or default_order
-    digest = _token_digest(orderby, query.filter_text)
-    selected = [it for it in items if query.predicate is None or query.predicate(it)]
-    keyed = [(_item_key(it, orderby, resolver), it) for it in selected]
-    keyed.sort(key=cmp_to_key(lambda a, b: _cmp_keys(a[0], b[0], orderby)))
-    if query.skip_token:
-        position = decode_skip_token(query.skip_token, digest)
-        keyed = [(k, it) for k, it in keyed if _cmp_keys(k, position, orderby) > 0]
+    digest = _token_digest(orderby, query.filter_text + query.scope)
+    position = decode_skip_token(query.skip_token, digest) if query.skip_token else None
     size = min(query.top if query.top is not None else page_size, 1000)
-    page = keyed[:size]
-    body: dict[str, Any] = {"value": [it for _, it in page]}
-    if size > 0 and len(keyed) > size:
+    if presorted is not None and _same_paths(orderby, presorted):
+        ordered = reversed(items) if orderby[0].descending != presorted[0].descending else items  # type: ignore
+        page, more = _scan(ordered, query, orderby, resolver, position, size)
+    else:
+        page, more = _select_and_sort(items, query, orderby, resolver, position, size)
+    body: dict[str, Any] = {"value": [render(it) if render else it for _, it in page]}
+    if size > 0 and more:
         params = dict(extra_params)
         if query.filter_text:
             params["$filter"] = query.filter_text
@@ -435,6 +494,40 @@ def paginate(
         params["$skipToken"] = encode_skip_token(page[-1][0], digest)
         body["nextLink"] = f"{next_link_base}?{urlencode(params, quote_via=quote, safe='/:$')}"
     return body
+
+
+def _same_paths(orderby: list[OrderKey], presorted: list[OrderKey]) -> bool:
+    return len(orderby) == 1 and orderby[0].path == presorted[0].path
+
+
+def _scan(ordered: Iterable[Any], query: ListQuery, orderby: list[OrderKey], resolver: Resolver,
+          position: list | None, size: int) -> tuple[list[tuple[list, Any]], bool]:
+    """Walk items already in the requested order: skip to the position, keep matches until one past the page."""
+    page: list[tuple[list, Any]] = []
+    key_of = _key_function(orderby, resolver)
+    for item in ordered:
+        key = key_of(item)
+        if position is not None and _cmp_keys(key, position, orderby) <= 0:
+            continue
+        if query.predicate is not None and not query.predicate(item):
+            continue
+        if len(page) == size:
+            return page, True
+        page.append((key, item))
+    return page, False
+
+
+def _select_and_sort(items: Iterable[Any], query: ListQuery, orderby: list[OrderKey], resolver: Resolver,
+                     position: list | None, size: int) -> tuple[list[tuple[list, Any]], bool]:
+    selected = [it for it in items if query.predicate is None or query.predicate(it)]
+    key_of = _key_function(orderby, resolver)
+    keyed = [(key_of(it), it) for it in selected]
+    # stable sorts, least significant first: the name tie-break (always ascending), then each key
+    for index in range(len(orderby), -1, -1):
+        keyed.sort(key=lambda pair: pair[0][index], reverse=index < len(orderby) and orderby[index].descending)
+    if position is not None:
+        keyed = [(k, it) for k, it in keyed if _cmp_keys(k, position, orderby) > 0]
+    return keyed[:size], len(keyed) > size
 
 
 # endregion

@@ -7,13 +7,14 @@ segments (IDs) are left untouched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from werkzeug.routing import Map, Rule
 
 from . import arm_incidents as inc
 from . import arm_resources as res
+from .schema import Operation, spec_validator
 
 SENTINEL_VERSIONS = (
     "2023-02-01", "2023-11-01", "2024-03-01", "2024-09-01", "2025-03-01", "2025-06-01", "2025-09-01", "2025-12-01",
@@ -41,6 +42,7 @@ class Route:
     kind: str = "read"  # throttling bucket: read | write
     is_list: bool = False
     versions: tuple[str, ...] = SENTINEL_VERSIONS
+    operation: Operation | None = None  # the spec operation (body schema, path parameters), if the spec has it
 
 
 WS = ("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<ws>"
@@ -116,11 +118,25 @@ _add("workspaces.get", "GET",
      Route(res.get_workspace, "arm", versions=WORKSPACE_VERSIONS))
 
 
+_BUILT: dict[tuple, tuple[Map, dict[str, Route]]] = {}
+
+
 def build_map(identity_routes: dict[str, tuple[str, str, Route]]) -> tuple[Map, dict[str, Route]]:
-    """The werkzeug Map for ARM plus the given identity routes, and endpoint -> Route."""
+    """The werkzeug Map for ARM plus the given identity routes, and endpoint -> Route. Built once per
+    process and shared (a Map is read-only once built; compiling its rules takes ~0.1 s)."""
+    key = tuple(sorted(identity_routes))
+    if key not in _BUILT:
+        _BUILT[key] = _build(identity_routes)
+    return _BUILT[key]
+
+
+def _build(identity_routes: dict[str, tuple[str, str, Route]]) -> tuple[Map, dict[str, Route]]:
     table = {**ROUTES, **identity_routes}
     rules = [Rule(path, endpoint=name, methods=[method]) for name, (method, path, _) in table.items()]
-    return Map(rules, strict_slashes=False, merge_slashes=False), {n: r for n, (_, _, r) in table.items()}
+    validator = spec_validator()
+    routes = {name: replace(route, operation=validator.operation(method, path)) if route.group == "arm" else route
+              for name, (method, path, route) in table.items()}
+    return Map(rules, strict_slashes=False, merge_slashes=False), routes
 
 
 def canonical_path(path: str) -> str:

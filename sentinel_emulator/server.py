@@ -23,7 +23,8 @@ from .app import EmulatorApp, RequestRecord, ResetConnection
 from .clock import Clock, system_clock
 from .faults import FaultInjector
 from .identity import App, Certificate, Identity, ManagedIdentity, make_certificate
-from .seed import LiveFeed, seed_incidents, seed_resources
+from .loganalytics import QueryApp
+from .seed import LiveFeed, seed_incidents, seed_more_resources, seed_resources
 from .store import Store
 from .throttle import Limit, Throttle
 
@@ -34,6 +35,7 @@ CERT_CLIENT_ID = "5b8d3fa2-1c4e-4a6b-9d7f-8e0a2b3c4d5e"
 MI_SYSTEM_CLIENT_ID = "6c9e4ab3-2d5f-4b7c-8e1a-9f0b3c4d5e6f"
 MI_USER_CLIENT_ID = "7daf5bc4-3e6a-4c8d-9f2b-0a1c4d5e6f70"
 SUBSCRIPTION_ID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+SECOND_SUBSCRIPTION_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 RESOURCE_GROUP = "sentinel-rg"
 WORKSPACE = "sentinel-ws"
 
@@ -42,6 +44,21 @@ WORKSPACE = "sentinel-ws"
 def _client_certificate() -> Certificate:
     """One RSA key pair per process: generating 2048-bit keys per emulator would slow tests down."""
     return make_certificate()
+
+
+def _listen(port: int, app: Any, context: ssl.SSLContext | None) -> BaseWSGIServer:
+    """A threaded server on 127.0.0.1:port; OSError (not werkzeug's print-and-exit) when the port is taken."""
+    if port:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((HOST, port))
+        finally:
+            probe.close()
+    try:
+        return make_server(HOST, port, app, threaded=True, request_handler=_Handler, ssl_context=context)
+    except SystemExit:
+        raise OSError(f"port {port} on {HOST} is in use") from None
 
 
 class _Handler(WSGIRequestHandler):
@@ -75,8 +92,10 @@ class Emulator:
 
     def __init__(self, port: int = 0, seed: int = 0, faults: str = "", latency_ms: int = 0, live: bool = False,
                  tls: bool = True, clock: Clock | None = None, *, token_lifetime: int = 3600,
-                 reads: Limit = Limit(250, 25.0), writes: Limit = Limit(200, 10.0), live_interval: float = 3.0) -> None:
+                 reads: Limit = Limit(250, 25.0), writes: Limit = Limit(200, 10.0), live_interval: float = 3.0,
+                 query_port: int = 0) -> None:
         self.port = port
+        self.query_port = query_port
         self.seed = seed
         self.tls = tls
         self.live = live
@@ -95,6 +114,7 @@ class Emulator:
 
         self.store = Store(self.clock, TENANT_ID, seed)
         self.store.add_subscription(SUBSCRIPTION_ID)
+        self.store.add_subscription(SECOND_SUBSCRIPTION_ID, "Sentinel Emulator (staging)")
         self.store.add_resource_group(SUBSCRIPTION_ID, RESOURCE_GROUP, tags={"env": "emulator", "team": "soc"})
         self.store.add_resource_group(SUBSCRIPTION_ID, "shared-rg", tags={"env": "shared"})
         self.store.add_resource_group(SUBSCRIPTION_ID, "untagged-rg")
@@ -102,6 +122,7 @@ class Emulator:
         rng = random.Random(seed)
         seed_resources(self.store, rng)
         seed_incidents(self.store, seed, rng)
+        seed_more_resources(self.store, seed)
 
         self.identity = Identity(TENANT_ID, self.clock, token_lifetime)
         self.identity.register_app(App(CLIENT_ID, "Sentinel Emulator App", "9e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b",
@@ -120,7 +141,11 @@ class Emulator:
         self.throttle = Throttle(self.clock, reads, writes)
         self.faults = FaultInjector(faults, seed)
         self.app = EmulatorApp(self.store, self.identity, self.throttle, self.faults, latency_ms)
+        self.query_app = QueryApp(self.store, self.identity, self.faults, self.app.log,
+                                  latency_ms=lambda: self.app.latency_ms)
         self._server: BaseWSGIServer | None = None
+        self._query_server: BaseWSGIServer | None = None
+        self._query_thread: threading.Thread | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
         self._live: LiveFeed | None = None
@@ -141,14 +166,24 @@ class Emulator:
             self._tmpdir = tempfile.mkdtemp(prefix="sentinel-emulator-")
             self.ca_path = os.path.join(self._tmpdir, "ca.pem")
             ca.cert_pem.write_to_path(self.ca_path)
-        self._server = make_server(HOST, self.port, self.app, threaded=True, request_handler=_Handler,
-                                   ssl_context=context)
+        try:
+            self._server = _listen(self.port, self.app, context)
+            self._query_server = _listen(self.query_port, self.query_app, context)
+        except BaseException:  # a port in use: leave nothing behind (socket, CA directory)
+            self.stop()
+            raise
         self.port = self._server.port
+        self.query_port = self._query_server.port
         self.app.audiences = {self.base_url}
         self.app.authority = f"{self.base_url}/{TENANT_ID}"
+        self.query_app.audience = self.query_url
+        self.query_app.authority = self.app.authority
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="sentinel-emulator", daemon=True)
         self._thread.start()
+        self._query_thread = threading.Thread(target=self._query_server.serve_forever, kwargs={"poll_interval": 0.1},
+                                              name="sentinel-emulator-query", daemon=True)
+        self._query_thread.start()
         if self.live:
             self._live = LiveFeed(self.store, self.seed, self.live_interval)
             self._live.start()
@@ -158,13 +193,16 @@ class Emulator:
         if self._live is not None:
             self._live.stop()
             self._live = None
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for server, thread in ((self._server, self._thread), (self._query_server, self._query_thread)):
+            if server is not None:
+                if thread is not None:  # shutdown() waits for serve_forever, so only for a serving server
+                    server.shutdown()
+                server.server_close()
+        self._server = self._query_server = None
+        for thread in (self._thread, self._query_thread):
+            if thread is not None:
+                thread.join(timeout=5)
+        self._thread = self._query_thread = None
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -184,7 +222,13 @@ class Emulator:
         return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
 
     @property
+    def query_url(self) -> str:
+        """The Log Analytics query API's base URL (its own origin; also its token audience)."""
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.query_port}"
+
+    @property
     def requests(self) -> list[RequestRecord]:
+        """Every request of every host (ARM, identity, query API) in arrival order; `host` tells them apart."""
         return self.app.requests
 
     @property
@@ -200,6 +244,7 @@ class Emulator:
             "creds_client_id": {"identifier": "", "password": CLIENT_ID},
             "credentials": {"identifier": "", "password": self.client_secret},
             "subscriptionID": SUBSCRIPTION_ID, "resourceGroupName": RESOURCE_GROUP, "workspaceName": WORKSPACE,
+            "log_analytics_url": self.query_url,
         }
 
     def certificate_params(self) -> dict:
@@ -238,6 +283,11 @@ class Emulator:
         self.faults.set_outage(on)
 
     def set_latency(self, latency_ms: int) -> None:
+        """Delay added to every ARM and query API call."""
         self.app.latency_ms = latency_ms
+
+    def set_query_partial(self, on: bool) -> None:
+        """While on, every query API answer carries a PartialError beside its tables."""
+        self.query_app.partial = on
 
     # endregion

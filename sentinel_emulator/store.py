@@ -9,78 +9,31 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator
 
 from . import models, views
 from .clock import Clock, format_offset, format_utc, system_clock
-from .errors import ArmError, not_found
+from .errors import ArmError, bad_request, not_found
+from .state import (ANALYST, DEFENDER_CORRELATION, DEFENDER_PROVIDER, HUMAN_ANALYST, SENTINEL_PROVIDER, Caller,
+                    Record, Workspace)
 
-HUMAN_ANALYST = {
-    "objectId": "2046feea-040d-4a46-9e2b-91c2941bfa70",
-    "email": "ada.analyst@contoso.com",
-    "name": "Ada Analyst",
-    "userPrincipalName": "ada.analyst@contoso.com",
-}
+__all__ = ["ANALYST", "HUMAN_ANALYST", "Caller", "Record", "Store", "Workspace", "related_fields"]
+REDIRECTED = {"labelName": "Redirected", "labelType": "AutoAssigned"}
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who made a write: shown as comment author, createdBy, updatedBy..."""
 
-    principal: str
-    object_id: str
-    name: str
-    email: str | None = None
-    upn: str | None = None
-
-    def client_info(self) -> dict:
-        info = {"email": self.email, "name": self.name, "objectId": self.object_id, "userPrincipalName": self.upn}
-        return {k: v for k, v in info.items() if v is not None}
-
-    def user_info(self) -> dict:
-        info = {"email": self.email, "name": self.name, "objectId": self.object_id}
-        return {k: v for k, v in info.items() if v is not None}
-
-
-ANALYST = Caller("analyst", HUMAN_ANALYST["objectId"], HUMAN_ANALYST["name"],
-                 HUMAN_ANALYST["email"], HUMAN_ANALYST["userPrincipalName"])
-
-
-@dataclass
-class Record:
-    """One stored resource. `children` holds sub-collections (comments, relations, tasks, items, actions)."""
-
-    name: str
-    etag: str
-    properties: dict
-    kind: str | None = None
-    hidden: bool = False
-    children: dict[str, dict[str, "Record"]] = field(default_factory=lambda: defaultdict(dict))
-    alerts: list[dict] = field(default_factory=list)
-    entities: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class Workspace:
-    subscription: str
-    resource_group: str
-    name: str
-    incidents: dict[str, Record] = field(default_factory=dict)
-    next_incident_number: int = 1
-    collections: dict[str, dict[str, Record]] = field(default_factory=lambda: defaultdict(dict))
-
-    @property
-    def arm_id(self) -> str:
-        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-                f"/providers/Microsoft.OperationalInsights/workspaces/{self.name}")
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.arm_id}/providers/Microsoft.SecurityInsights"
+def related_fields(resource_id: str) -> dict:
+    """relatedResourceName/Type derived from an ARM id, or ARM's 400 for something that is not one."""
+    parts = [p for p in resource_id.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered or len(parts) < 4:
+        raise bad_request(f"relatedResourceId '{resource_id}' is not a valid ARM resource id.")
+    at = len(lowered) - 1 - lowered[::-1].index("providers")
+    tail = parts[at + 1:]
+    if len(tail) < 3:
+        raise bad_request(f"relatedResourceId '{resource_id}' is not a valid ARM resource id.")
+    return {"relatedResourceName": tail[-1], "relatedResourceType": "/".join([tail[0]] + tail[1:-1:2])}
 
 
 class Store:
@@ -99,8 +52,11 @@ class Store:
     # region helpers
 
     def new_id(self) -> str:
+        """A version-4 GUID from the store's seeded RNG (formatted directly: this runs per record)."""
         with self.lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            value = self._rng.getrandbits(128)
+        text = f"{value:032x}"
+        return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{'89ab'[value & 3]}{text[17:20]}-{text[20:]}"
 
     def new_etag(self) -> str:
         return f'"{self.new_id()}"'
@@ -163,7 +119,14 @@ class Store:
 
     # region incidents (Python API)
 
-    def add_incident(
+    def add_incident(self, title: str, severity: str = "Medium", status: str = "New", **options: Any) -> dict:
+        """Create an incident with the next incidentNumber (hidden ones too); returns its API JSON.
+        Options: see `new_incident`."""
+        with self.lock:
+            rec = self.new_incident(title, severity, status, **options)
+            return views.incident(self._ws(options.get("workspace")), rec)
+
+    def new_incident(
         self,
         title: str,
         severity: str = "Medium",
@@ -181,9 +144,15 @@ class Store:
         tactics: list[str] | None = None,
         product_name: str = "Azure Sentinel",
         rule_names: list[str] | None = None,
+        provider_name: str = SENTINEL_PROVIDER,
+        provider_incident_id: str | None = None,
         workspace: Workspace | None = None,
-    ) -> dict:
-        """Create an incident with the next incidentNumber (hidden ones too); returns its API JSON."""
+    ) -> Record:
+        """Create an incident with the next incidentNumber (hidden ones too); returns its stored Record
+        (bulk seeding uses this: rendering JSON for every new incident would cost more than storing it).
+
+        provider_name="Microsoft XDR" makes a Defender portal incident: providerIncidentId is then the
+        next Defender incident ID (unless given) and additionalData.providerIncidentUrl links to it."""
         models.check_enum({"severity": severity}, "severity", models.SEVERITIES, "incident")
         models.check_enum({"status": status}, "status", models.INCIDENT_STATUSES, "incident")
         with self.lock:
@@ -203,12 +172,14 @@ class Store:
             props.update(firstActivityTimeUtc=stamp, lastActivityTimeUtc=stamp)
             props["relatedAnalyticRuleIds"] = [f"{ws.prefix}/alertRules/{r}" for r in rule_names or []]
             rec = self.create_incident_record(ws, name or self.new_id(), props, stamp, hidden)
+            if provider_name != SENTINEL_PROVIDER:
+                self._set_provider(ws, rec, provider_name, provider_incident_id)
             specs = [{} for _ in range(alerts)] if isinstance(alerts, int) else alerts
             for spec in specs:
                 merged = {"alertDisplayName": title, "severity": severity, "productName": product_name,
                           "tactics": list(tactics or []), "timeGenerated": stamp, **spec}
                 self._append_alert(ws, rec, merged)
-            return views.incident(ws, rec)
+            return rec
 
     def create_incident_record(self, ws: Workspace, name: str, props: dict, stamp: str, hidden: bool = False) -> Record:
         number = ws.next_incident_number
@@ -222,6 +193,15 @@ class Store:
         rec = Record(name=name, etag=self.new_etag(), properties=props, hidden=hidden)
         ws.incidents[name] = rec
         return rec
+
+    def _set_provider(self, ws: Workspace, rec: Record, provider: str, provider_id: str | None) -> None:
+        if provider_id is None:
+            provider_id = str(ws.next_defender_number)
+            ws.next_defender_number += 1
+        rec.properties.update(providerName=provider, providerIncidentId=provider_id)
+        if provider == DEFENDER_PROVIDER:
+            rec.properties["additionalData"] = {
+                "providerIncidentUrl": f"https://security.microsoft.com/incidents/{provider_id}?tid={self.tenant_id}"}
 
     def touch(self, rec: Record, field_name: str = "lastModifiedTimeUtc") -> None:
         rec.etag = self.new_etag()
@@ -249,6 +229,45 @@ class Store:
             rec.hidden = False
             return views.incident(ws, rec)
 
+    def merge_incident(self, source: str, target: str, workspace: Workspace | None = None) -> dict:
+        """What the Defender portal does when it merges `source` into `target`: the source's alerts (with
+        their relations and entities), labels and analytics rules move to the target; the source is
+        closed (classification Undetermined), keeps only the label "Redirected" (AutoAssigned) and gets a
+        comment naming the target, both by "Microsoft Defender XDR - alert correlation"; both incidents
+        get a new lastModifiedTimeUtc and etag. Comments stay on the source. Returns the target's JSON.
+        Closed incidents are not merged (ValueError), as in the portal."""
+        with self.lock:
+            ws = self._ws(workspace)
+            src = self.find_incident(ws, source, include_hidden=True)
+            dst = self.find_incident(ws, target, include_hidden=True)
+            if src is dst:
+                raise ValueError("an incident cannot be merged into itself")
+            if "Closed" in (src.properties["status"], dst.properties["status"]):
+                raise ValueError("closed incidents are not merged")
+            dst.alerts.extend(src.alerts)
+            dst.entities.extend(src.entities)
+            src.alerts, src.entities = [], []
+            for name, relation in list(src.children["relations"].items()):
+                if relation.properties.get("relatedResourceKind") == "SecurityAlert":
+                    dst.children["relations"][name] = src.children["relations"].pop(name)
+            labels = list(dst.properties.get("labels") or [])
+            for label in src.properties.get("labels") or []:
+                if label["labelName"] not in {x["labelName"] for x in labels}:
+                    labels.append(label)
+            dst.properties["labels"] = labels
+            rules = list(dst.properties.get("relatedAnalyticRuleIds") or [])
+            rules += [r for r in src.properties.get("relatedAnalyticRuleIds") or [] if r not in rules]
+            dst.properties["relatedAnalyticRuleIds"] = rules
+            src.properties.update(status="Closed", classification="Undetermined", labels=[dict(REDIRECTED)])
+            for key in ("classificationReason", "classificationComment"):
+                src.properties.pop(key, None)
+            number = dst.properties["incidentNumber"]
+            self.attach_comment(src, f"This incident was merged into incident {number} ({dst.properties['title']}) by "
+                               "Microsoft Defender XDR correlation.", author=DEFENDER_CORRELATION)
+            self.touch(src)
+            self.touch(dst)
+            return views.incident(ws, dst)
+
     def delete_incident(self, name: str, workspace: Workspace | None = None) -> None:
         with self.lock:
             self._ws(workspace).incidents.pop(name, None)
@@ -261,6 +280,11 @@ class Store:
             recs.sort(key=lambda r: r.properties["incidentNumber"])
             return [views.incident(ws, r) for r in recs]
 
+    def incident_records(self, workspace: Workspace | None = None) -> list[Record]:
+        """The stored incident records (hidden ones too), by incidentNumber; cheaper than `incidents()`."""
+        with self.lock:
+            return sorted(self._ws(workspace).incidents.values(), key=lambda r: r.properties["incidentNumber"])
+
     def incident(self, name: str, workspace: Workspace | None = None) -> dict:
         with self.lock:
             ws = self._ws(workspace)
@@ -271,12 +295,17 @@ class Store:
         with self.lock:
             ws = self._ws(workspace)
             rec = self.find_incident(ws, incident_name, include_hidden=True)
-            stamp = self.now()
-            comment = Record(name or self.new_id(), self.new_etag(), {
-                "message": message, "createdTimeUtc": stamp, "lastModifiedTimeUtc": stamp,
-                "author": author.client_info()})
-            rec.children["comments"][comment.name] = comment
-            return views.comment(ws, rec, comment)
+            return views.comment(ws, rec, self.attach_comment(rec, message, name=name, author=author))
+
+    def attach_comment(self, rec: Record, message: str, *, name: str | None = None,
+                       author: Caller = ANALYST) -> Record:
+        """A comment on a stored incident record (no lookup, no rendering)."""
+        stamp = self.now()
+        comment = Record(name or self.new_id(), self.new_etag(), {
+            "message": message, "createdTimeUtc": stamp, "lastModifiedTimeUtc": stamp,
+            "author": author.client_info()})
+        rec.children["comments"][comment.name] = comment
+        return comment
 
     def add_alert(self, incident_name: str, workspace: Workspace | None = None, **props: Any) -> dict:
         """Attach a SecurityAlert (spec property names as keyword arguments)."""
@@ -303,7 +332,44 @@ class Store:
         base.update(props)
         alert = {"name": name, "properties": models.pick(base, models.ALERT_PROPERTIES)}
         rec.alerts.append(alert)
+        # every alert is also a relation of its incident (named like the alert: one per alert and incident)
+        relation = Record(name, self.new_etag(), {
+            "relatedResourceId": f"{ws.prefix}/entities/{name}", "relatedResourceName": name,
+            "relatedResourceType": "Microsoft.SecurityInsights/entities", "relatedResourceKind": "SecurityAlert"})
+        rec.children["relations"][name] = relation
         return alert
+
+    def _relate(self, rec: Record, resource_id: str, name: str, kind: str | None = None) -> Record:
+        props = {"relatedResourceId": resource_id, **related_fields(resource_id)}
+        if kind:
+            props["relatedResourceKind"] = kind
+        relation = Record(name, self.new_etag(), props)
+        rec.children["relations"][name] = relation
+        return relation
+
+    def add_relation(self, incident_name: str, resource_id: str, *, name: str | None = None,
+                     workspace: Workspace | None = None) -> dict:
+        """Relate a bookmark (or any ARM resource) to an incident, as PUT .../relations/{name} does."""
+        with self.lock:
+            ws = self._ws(workspace)
+            rec = self.find_incident(ws, incident_name, include_hidden=True)
+            relation = self._relate(rec, resource_id, name or self.new_id())
+            return views.relation(ws, rec, relation)
+
+    def add_task(self, incident_name: str, title: str, status: str = "New", *, description: str | None = None,
+                 name: str | None = None, author: Caller = ANALYST, workspace: Workspace | None = None) -> dict:
+        models.check_enum({"status": status}, "status", models.TASK_STATUSES, "incident task")
+        with self.lock:
+            ws = self._ws(workspace)
+            rec = self.find_incident(ws, incident_name, include_hidden=True)
+            stamp = self.now()
+            props = {"title": title, "status": status, "createdTimeUtc": stamp, "lastModifiedTimeUtc": stamp,
+                     "createdBy": author.client_info(), "lastModifiedBy": author.client_info()}
+            if description is not None:
+                props["description"] = description
+            task = Record(name or self.new_id(), self.new_etag(), props)
+            rec.children["tasks"][task.name] = task
+            return views.task(ws, rec, task)
 
     def add_entity(self, incident_name: str, kind: str, workspace: Workspace | None = None, **props: Any) -> dict:
         """Attach an entity of `kind` (Account, Host, Ip, Url, FileHash, ...)."""
@@ -312,10 +378,14 @@ class Store:
         with self.lock:
             ws = self._ws(workspace)
             rec = self.find_incident(ws, incident_name, include_hidden=True)
-            entity = {"name": props.pop("name", None) or self.new_id(), "kind": kind,
-                      "properties": models.pick(props, models.ENTITY_PROPERTIES[kind])}
-            rec.entities.append(entity)
-            return views.entity(ws, entity)
+            return views.entity(ws, self.attach_entity(rec, kind, **props))
+
+    def attach_entity(self, rec: Record, kind: str, **props: Any) -> dict:
+        """An entity on a stored incident record (no lookup, no rendering); returns the stored entity."""
+        entity = {"name": props.pop("name", None) or self.new_id(), "kind": kind,
+                  "properties": models.pick(props, models.ENTITY_PROPERTIES[kind])}
+        rec.entities.append(entity)
+        return entity
 
     def find_incident(self, ws: Workspace, name: str, include_hidden: bool = False) -> Record:
         rec = ws.incidents.get(name)

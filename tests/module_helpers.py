@@ -159,6 +159,29 @@ def all_text(platform: Platform) -> str:
                        "incidents": platform.incidents, "last_run": platform.new_last_run}, default=str)
 
 
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+
+
+def load_samples() -> list[dict[str, Any]]:
+    """The recorded command samples of tests/samples/*.yaml (format: tests/test_command_outputs.py)."""
+    import yaml
+
+    return [sample for path in sorted(SAMPLES_DIR.glob("*.yaml"))
+            for sample in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
+
+
+def serve_sample(m, sample: dict[str, Any]) -> dict[str, str]:
+    """Register a sample's recorded answers on requests-mock `m`; returns its file entries (ID -> path)."""
+    import re
+
+    for route in sample.get("routes") or []:
+        url = route.get("url") or f"{WS_URL}/{route['path']}"
+        matcher = re.compile(url[3:]) if url.startswith("re:") else url.replace("{ARM}", ARM)
+        body = load_json(route["json_file"]) if "json_file" in route else route.get("json", {})
+        m.register_uri(route.get("method", "GET"), matcher, status_code=route.get("status", 200), json=body)
+    return {k: str(TEST_DATA / v) for k, v in (sample.get("files") or {}).items()}
+
+
 def cached_token(context: dict[str, Any]) -> dict[str, Any]:
     """The one cached token entry ({access_token, expires_on}) the integration keeps in its context."""
     tokens = context["azure_tokens"]

@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests_mock
 import yaml
 
-from module_helpers import ARM, ROOT, TEST_DATA, WS_URL, base_params, load_json, mock_login
+from module_helpers import ROOT, base_params, load_samples, mock_login, serve_sample
 from xsoar_local.platform import Platform, run_module
 
 MANIFEST = yaml.safe_load((ROOT / "AzureSentinel" / "AzureSentinel.yml").read_text(encoding="utf-8"))
@@ -36,9 +35,7 @@ DECLARED = {c["name"]: {o["contextPath"] for o in c.get("outputs") or []} for c 
 # Commands whose results are not context entries (the platform reads them directly).
 NOT_CONTEXT = {"azure-sentinel-auth-reset", "get-modified-remote-data", "get-remote-data", "get-mapping-fields",
                "update-remote-system"}
-SAMPLES_DIR = Path(__file__).parent / "samples"
-SAMPLES = [sample for path in sorted(SAMPLES_DIR.glob("*.yaml"))
-           for sample in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
+SAMPLES = load_samples()
 
 
 def emitted_paths(context: dict[str, Any], declared: set[str]) -> set[str]:
@@ -69,15 +66,9 @@ def emitted_paths(context: dict[str, Any], declared: set[str]) -> set[str]:
 def run_sample(sample: dict[str, Any]) -> dict[str, Any]:
     with requests_mock.Mocker() as m:
         mock_login(m)
-        for route in sample.get("routes") or []:
-            url = route.get("url") or f"{WS_URL}/{route['path']}"
-            matcher = re.compile(url[3:]) if url.startswith("re:") else url.replace("{ARM}", ARM)
-            body = load_json(route["json_file"]) if "json_file" in route else route.get("json", {})
-            m.register_uri(route.get("method", "GET"), matcher, status_code=route.get("status", 200), json=body)
-        files = {k: str(TEST_DATA / v) for k, v in (sample.get("files") or {}).items()}
-        params = base_params(**(sample.get("params") or {}))
-        platform = Platform(params=params, command=sample["command"], args=dict(sample.get("args") or {}),
-                            files=files)
+        files = serve_sample(m, sample)
+        platform = Platform(params=base_params(**(sample.get("params") or {})), command=sample["command"],
+                            args=dict(sample.get("args") or {}), files=files)
         run_module(platform)
     assert len(platform.results) == 1, platform.results
     entry = platform.results[0]

@@ -87,7 +87,13 @@ def test_incident_list_matches_the_spec(arm):
         assert incident["type"] == "Microsoft.SecurityInsights/incidents"
         assert incident["id"] == f"{urlsplit(arm.ws).path}/incidents/{incident['name']}"
         assert incident["etag"].startswith('"') and incident["etag"].endswith('"')
-        assert props["providerIncidentId"] == str(props["incidentNumber"])
+        if props["providerName"] == "Azure Sentinel":
+            assert props["providerIncidentId"] == str(props["incidentNumber"])
+            assert "providerIncidentUrl" not in props["additionalData"]
+        else:
+            assert props["providerName"] == "Microsoft XDR"
+            assert props["additionalData"]["providerIncidentUrl"] == (
+                f"https://security.microsoft.com/incidents/{props['providerIncidentId']}?tid={arm.emu.tenant_id}")
         assert props["createdTimeUtc"].endswith("Z") and len(props["createdTimeUtc"].split(".")[1]) == 8
         assert props["incidentUrl"].endswith(incident["id"])
         assert props["additionalData"]["alertsCount"] >= 1
@@ -127,7 +133,11 @@ def test_incident_children_match_the_spec(arm, seeded):
     assert_spec(comments, "Incidents.json", "IncidentCommentList")
     relations = arm.call("GET", f"/incidents/{name}/relations").json()
     assert_spec(relations, "Incidents.json", "RelationList")
-    assert relations["value"][0]["properties"]["relatedResourceType"] == "Microsoft.SecurityInsights/bookmarks"
+    related = {r["name"]: r["properties"] for r in relations["value"]}
+    assert related["rel-bookmark-1"]["relatedResourceType"] == "Microsoft.SecurityInsights/bookmarks"
+    alert_relations = [r for r in related.values() if r.get("relatedResourceKind") == "SecurityAlert"]
+    assert sorted(r["relatedResourceName"] for r in alert_relations) == sorted(
+        a["name"] for a in alerts.json()["value"])
     tasks = arm.call("GET", f"/incidents/{name}/tasks").json()
     assert_spec(tasks, "Incidents.json", "IncidentTaskList")
 

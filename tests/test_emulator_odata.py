@@ -57,3 +57,19 @@ def test_skip_token_resumes_after_the_last_position():
     assert [i["name"] for i in second["value"]] == ["b"]
     with pytest.raises(ArmError):
         odata.paginate(ITEMS, odata.ListQuery(top=1, skip_token="garbage"), "https://h/x", {}, order)
+
+
+def test_literal_comparisons_agree_with_the_generic_rule():
+    """Given every mix of value types, comparing a property with a literal (the precomputed fast path,
+    either side) answers exactly what the generic comparison answers."""
+    values = [None, "2026-01-01T00:00:00Z", "2026-01-02T00:00:00.5000000Z", "2026-01-02", "abc", "", 5, 5.5, 0,
+              True, False, [1], {"a": 1}]
+    literals = [None, "2026-01-01T00:00:00Z", "2026-01-02", "abc", "5", 5, 5.5, True]
+    for op in ("eq", "ne", "gt", "ge", "lt", "le"):
+        for literal in literals:
+            for hint in (False, True):
+                fast = odata._against_literal(op, lambda item: item["v"], literal, hint)
+                flipped = odata._against_literal(odata._FLIPPED[op], lambda item: item["v"], literal, hint)
+                for value in values:
+                    assert fast({"v": value}) == odata.compare(op, value, literal, hint), (op, value, literal, hint)
+                    assert flipped({"v": value}) == odata.compare(op, literal, value, hint), (op, value, literal)

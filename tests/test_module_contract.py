@@ -5,7 +5,8 @@
 - Every manifest argument of every command is a field of the args model that command parses, its
   predefined values and defaults are accepted, and "required" means the same on both sides; running
   each command with every argument set succeeds against a generic ARM fake.
-- README's Quick start test command is the command .ci/run runs.
+- README's Quick start test command is the first command .ci/run runs; its second step reruns the suite on
+  the runtime image's library versions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import requests_mock
 import yaml
 
 from module_helpers import (
-    INCIDENT_ID, ROOT, RG, SUB, WS, WS_URL, base_params, incident, load_module, mock_login,
+    INCIDENT_ID, ROOT, RG, SUB, WS, WS_URL, base_params, incident, load_module, load_samples, mock_login,
+    serve_sample,
 )
 
 MOD = load_module()
@@ -150,21 +152,35 @@ def test_mirroring_flags_have_their_commands():
 COMMAND_IDS = sorted(MANIFEST_COMMANDS)
 
 
-@pytest.mark.parametrize("name", COMMAND_IDS)
-def test_every_manifest_argument_is_a_field_of_the_commands_args_model(name, recorded_models):
-    """Given a command run with every manifest argument set, then each argument is a field it parsed."""
-    command = MANIFEST_COMMANDS[name]
-    args = sample_args(command)
+SAMPLES = load_samples()
+
+
+def run_first_sample(name: str) -> Any:
+    """Run a command's first recorded sample through build_run + COMMANDS (no platform, never sleeping)."""
+    sample = next((s for s in SAMPLES if s["command"] == name), None)
+    assert sample, f"{name} has no sample in tests/samples/"
+    args = dict(sample.get("args") or {})
     with requests_mock.Mocker() as m:
         mock_login(m)
-        m.register_uri(requests_mock.ANY, re.compile(r"^https://management\.azure\.com/"), json=generic_arm)
-        result = run_direct(name, args)
+        files = serve_sample(m, sample)
+        run = MOD.build_run(base_params(**(sample.get("params") or {})), args, name, {}, log=lambda _m: None,
+                            sleep=lambda _s: None)
+        run.file_path = lambda entry_id: {"path": files[entry_id], "name": entry_id}
+        return MOD.COMMANDS[name](run, args), args
+
+
+@pytest.mark.parametrize("name", COMMAND_IDS)
+def test_every_manifest_argument_is_a_field_of_the_commands_args_model(name, recorded_models):
+    """Given a command run on its recorded sample, then each of its manifest arguments is a field it parsed."""
+    command = MANIFEST_COMMANDS[name]
+    result, _args = run_first_sample(name)
     assert isinstance(result, dict) and result.get("Type") == 1, result
-    if not args:
+    names = {a["name"] for a in command.get("arguments") or []}
+    if not names:
         return
     assert recorded_models, f"{name} takes arguments but parsed none"
     fields = set().union(*(model.model_fields for model in recorded_models))
-    missing = set(args) - fields
+    missing = names - fields
     assert not missing, f"{name}: manifest arguments not accepted by its args model: {sorted(missing)}"
 
 
@@ -175,21 +191,16 @@ def test_predefined_values_defaults_and_required_agree(name, recorded_models):
     arguments = command.get("arguments") or []
     if not arguments:
         return
-    with requests_mock.Mocker() as m:
-        mock_login(m)
-        m.register_uri(requests_mock.ANY, re.compile(r"^https://management\.azure\.com/"), json=generic_arm)
-        run_direct(name, sample_args(command))
-    model = recorded_models[-1]
-    base = sample_args(command)
+    _result, base = run_first_sample(name)
+    model = recorded_models[0]
     for arg in arguments:
         field = model.model_fields.get(arg["name"])
-        if field is None:  # subscription_id/resource_group_name on commands that take no overrides
-            continue
+        assert field is not None, f"{name}.{arg['name']} is not a field of {model.__name__}"
         for value in arg.get("predefined") or []:
             MOD.parse_args(model, {**base, arg["name"]: value})
         if "defaultValue" in arg:
             parsed = MOD.parse_args(model, {k: v for k, v in base.items() if k != arg["name"]})
-            assert str(getattr(parsed, arg["name"])) == str(arg["defaultValue"]), arg["name"]
+            assert str(getattr(parsed, arg["name"])).lower() == str(arg["defaultValue"]).lower(), arg["name"]
         assert field.is_required() == bool(arg.get("required")), f"{name}.{arg['name']} required mismatch"
         if arg.get("required"):
             with pytest.raises(MOD.ConfigError, match=f"'{arg['name']}' is required"):
@@ -208,26 +219,36 @@ def quick_start_commands() -> list[str]:
             if line.strip() and not line.strip().startswith("#")]
 
 
-def ci_test_command() -> str:
+def ci_test_commands() -> list[str]:
+    """The pytest lines of .ci/run, in order (step 1, then the image-versions step)."""
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
              if line.strip() and not line.strip().startswith("#")]
-    return [line for line in lines if "pytest" in line][-1]
+    return [line for line in lines if "pytest" in line]
 
 
 def test_readme_quick_start_test_command_is_what_ci_runs():
-    """Given README's Quick start, then its test command is exactly the command .ci/run executes."""
+    """Given README's Quick start, then its test command is exactly the first command .ci/run executes."""
     test_commands = [c for c in quick_start_commands() if "pytest" in c]
-    assert test_commands == [ci_test_command()]
+    assert len(test_commands) == 1 and test_commands[0] == ci_test_commands()[0]
+
+
+def test_ci_runs_the_same_suite_again_on_the_image_versions_and_nothing_else():
+    """Given .ci/run, then besides step 1 it runs only the same suite once more (on the runtime image's library
+    versions, flagged by AZURE_SENTINEL_IMAGE_VERSIONS=1), and README's Development section documents that step."""
+    commands = ci_test_commands()
+    assert commands[1:] == ["AZURE_SENTINEL_IMAGE_VERSIONS=1 python -m pytest -q"]
+    development = (ROOT / "README.md").read_text(encoding="utf-8").split("## Development", 1)[1]
+    assert ".ci/run" in development and "library versions" in development
 
 
 def test_integration_readme_is_generated_from_the_manifest():
-    """Given the manifest, then AzureSentinel/README.md is exactly what the generator renders from it,
-    so the command reference can never drift (regenerate with `python -m xsoar_local.readme`)."""
-    from xsoar_local.readme import render_readme
+    """Given the manifest, its setup text and its recorded examples, then AzureSentinel/README.md is exactly what
+    the generator renders from them, so the command reference can never drift (`azure-sentinel docs`)."""
+    from xsoar_local.readme import render_for
 
     readme = ROOT / "AzureSentinel" / "README.md"
-    manifest = MANIFEST
-    assert readme.read_text(encoding="utf-8") == render_readme(manifest), \
-        "AzureSentinel/README.md is stale: run python -m xsoar_local.readme"
-    for command in manifest["script"]["commands"]:
-        assert f"### {command['name']}" in readme.read_text(encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
+    assert text == render_for(ROOT / "AzureSentinel" / "AzureSentinel.yml"), \
+        "AzureSentinel/README.md is stale: run azure-sentinel docs"
+    for command in MANIFEST["script"]["commands"]:
+        assert f"### {command['name']}" in text

@@ -7,6 +7,8 @@
     azure-sentinel mirror [--instance FILE] [--state FILE] [--json] [--every SECONDS] [--cycles N]
     azure-sentinel incidents [--state FILE] [--json] [list | show ID | edit ID FIELD=VALUE... |
                                                       comment ID TEXT... [--tag TAG]]
+    azure-sentinel package --out DIR [--replace-official] [--pack]
+    azure-sentinel docs [--check] [--record]
 
 Exit codes: 0 success; 1 the integration returned an error entry (or raised); 2 usage or
 configuration error (one line on stderr naming the fix). Hidden options `--module` and `--manifest`
@@ -89,7 +91,7 @@ def _parser() -> _Parser:
     repeat.add_argument("--cycles", type=int, metavar="N", help="number of cycles (default 1, or endless with --every)")
 
     parser = _Parser(prog="azure-sentinel", description="Run the Microsoft Sentinel integration locally.")
-    sub = parser.add_subparsers(dest="action", metavar="{demo,emulator,run,fetch,mirror,incidents}",
+    sub = parser.add_subparsers(dest="action", metavar="{demo,emulator,run,fetch,mirror,incidents,package,docs}",
                                 parser_class=_Parser)
     demo = sub.add_parser("demo", parents=[common], help="fetch from an in-process emulator")
     demo.set_defaults(handler=_demo)
@@ -106,6 +108,17 @@ def _parser() -> _Parser:
                                help="list, show, edit or comment the incidents received")
     incidents.set_defaults(handler=_incidents, incidents_action=None)
     _incidents_parsers(incidents)
+    package = sub.add_parser("package", parents=[common], help="write the integration as one YAML to import")
+    package.add_argument("--out", required=True, metavar="DIR", help="where to write integration-AzureSentinel.yml")
+    package.add_argument("--replace-official", action="store_true",
+                         help="keep the official ID 'Azure Sentinel' (only after removing the official pack)")
+    package.add_argument("--pack", action="store_true", help="also write a content-pack zip for upload")
+    package.set_defaults(handler=_package)
+    docs = sub.add_parser("docs", parents=[common], help="generate AzureSentinel/README.md from the manifest")
+    docs.add_argument("--check", action="store_true", help="exit 1 if the README or the recorded examples are stale")
+    docs.add_argument("--record", action="store_true",
+                      help="first run command_examples against an in-process emulator and record their output")
+    docs.set_defaults(handler=_docs)
     return parser
 
 
@@ -212,6 +225,40 @@ def _fetch(ns: argparse.Namespace, extra: list[str]) -> int:
         return _repeat(ns, lambda: host.fetch_cycle(module, state, params, instance.env), logs, count, live)
 
 # endregion
+
+
+# region package
+
+def _package(ns: argparse.Namespace, extra: list[str]) -> int:
+    from xsoar_local.package import build
+
+    module, manifest = _integration(ns)
+    result = build(module, manifest.path, Path(ns.out), replace_official=ns.replace_official, pack=ns.pack)
+    for path in result.files:
+        print(f"wrote {path}")
+    print(f"integration ID {result.identity.id!r}, display name {result.identity.display!r}")
+    return EXIT_OK
+
+
+
+def _docs(ns: argparse.Namespace, extra: list[str]) -> int:
+    from xsoar_local.examples import record, recorded_path
+    from xsoar_local.readme import write_or_check
+
+    module, manifest = _integration(ns)
+    if ns.record and ns.check:
+        raise ConfigError("--record writes the recorded examples; --check writes nothing: give one of them.")
+    if ns.record:
+        recording = record(module, manifest.path, log=lambda line: print(line, file=sys.stderr))
+        target = recorded_path(manifest.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(recording.to_json(), encoding="utf-8")
+        print(f"wrote {target} ({len(recording.examples)} example(s), {len(recording.skipped)} skipped)")
+    code = write_or_check(manifest.path, check=ns.check, regenerate="azure-sentinel docs")
+    return EXIT_INTEGRATION_ERROR if code == 1 else code
+
+# endregion
+
 
 
 # region repeating cycles (fetch, mirror)

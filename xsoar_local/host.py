@@ -90,9 +90,12 @@ def execute(module: Path, platform: Platform, env: Mapping[str, str] | None = No
 
 
 def run_command(module: Path, state: State, params: dict[str, Any], command: str, args: dict[str, Any],
-                env: Mapping[str, str] | None = None) -> Outcome:
-    """Run one (non-fetch) command and persist the integration context it wrote."""
-    platform = Platform(params=params, args=args, command=command,
+                env: Mapping[str, str] | None = None, files: Mapping[str, str] | None = None) -> Outcome:
+    """Run one (non-fetch) command and persist the integration context it wrote.
+
+    `files`: the war-room file entries the command may read (entry ID -> path), for demisto.getFilePath.
+    """
+    platform = Platform(params=params, args=args, command=command, files=dict(files or {}),
                         last_run=state.last_run(), context=state.context())
     outcome = execute(module, platform, env)
     if platform.context_writes:

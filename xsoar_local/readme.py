@@ -1,14 +1,20 @@
 """Render an integration README from its manifest, deterministically.
 
     python -m xsoar_local.readme [--manifest FILE] [--output FILE] [--check]
+    azure-sentinel docs [--check] [--record]        (the same, and recording the examples first)
 
-Writes the params table and, per command, its description, arguments and context outputs.
-`--check` writes nothing and exits 1 when the README on disk differs from the rendering.
+Sections: the manifest's description; Setup (the `<Name>_description.md` beside the manifest, without its
+title line); the params table; per command its description, arguments, context outputs and its recorded
+examples in demisto-sdk's layout ("#### Command example", "#### Context Example", "#### Human Readable
+Output"). Examples come from `test_data/command_examples.json` (see `xsoar_local.examples`), so rendering
+reads files only and is fast and deterministic. `--check` writes nothing and exits 1 when the README on disk
+differs from the rendering or the recorded examples no longer match `command_examples` and the manifest.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +22,9 @@ from typing import Any
 
 import yaml
 
+from xsoar_local.errors import ConfigError
+from xsoar_local.examples import Example, Recording, examples_path, load_recording, read_examples, recorded_path, \
+    staleness
 from xsoar_local.platform import MANIFEST_PATH
 
 _TYPE_NAMES = {
@@ -25,12 +34,16 @@ _TYPE_NAMES = {
 }
 
 
-def render_readme(manifest: Mapping[str, Any]) -> str:
-    """The README text for a manifest mapping (same input, same output)."""
+def render_readme(manifest: Mapping[str, Any], description: str | None = None,
+                  recording: Recording | None = None) -> str:
+    """The README text for a manifest mapping, its setup text and its recorded examples (same input, same output)."""
     display = str(manifest.get("display") or manifest.get("name") or "Integration")
+    recording = recording or Recording()
     lines = [f"# {display}", ""]
     if manifest.get("description"):
         lines += [_text(manifest["description"]), ""]
+    if description and description.strip():
+        lines += ["## Setup", "", *_setup_lines(description), ""]
     lines += _params_section(display, manifest.get("configuration") or [])
     commands = [c for c in (manifest.get("script") or {}).get("commands") or [] if not c.get("hidden")]
     lines += ["## Commands", "",
@@ -38,8 +51,39 @@ def render_readme(manifest: Mapping[str, Any]) -> str:
               "After you successfully run a command, a DBot message appears in the War Room with the command details.",
               ""]
     for command in commands:
-        lines += _command_section(command)
+        lines += _command_section(command, recording.for_command(str(command["name"])))
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_for(manifest_path: Path) -> str:
+    """The README for the manifest file, with the description and recorded examples found beside it."""
+    manifest = _load(manifest_path)
+    return render_readme(manifest, _description_for(manifest_path), load_recording(recorded_path(manifest_path)))
+
+
+def stale_examples(manifest_path: Path) -> list[str]:
+    """Why the recorded examples no longer match command_examples or the manifest (empty when current)."""
+    from xsoar_local.manifest import parse_manifest
+
+    lines = read_examples(examples_path(manifest_path))
+    if not lines and not recorded_path(manifest_path).is_file():
+        return []
+    return staleness(parse_manifest(_load(manifest_path), manifest_path), lines,
+                     load_recording(recorded_path(manifest_path)))
+
+
+def _setup_lines(description: str) -> list[str]:
+    lines = description.strip("\n").splitlines()
+    if lines and lines[0].startswith("## "):
+        lines = lines[1:]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    return [line.rstrip() for line in lines]
+
+
+def _description_for(manifest_path: Path) -> str | None:
+    path = Path(f"{manifest_path.with_suffix('')}_description.md")
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def _params_section(display: str, params: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -60,7 +104,7 @@ def _params_section(display: str, params: Sequence[Mapping[str, Any]]) -> list[s
             *_table(["**Parameter**", "**Name**", "**Type**", "**Description**", "**Required**"], rows), ""]
 
 
-def _command_section(command: Mapping[str, Any]) -> list[str]:
+def _command_section(command: Mapping[str, Any], examples: Sequence[Example] = ()) -> list[str]:
     name = str(command["name"])
     description = _text(command.get("description") or "")
     if command.get("deprecated"):
@@ -81,6 +125,20 @@ def _command_section(command: Mapping[str, Any]) -> list[str]:
         lines += _table(["**Path**", "**Type**", "**Description**"], rows)
     else:
         lines.append("There is no context output for this command.")
+    lines.append("")
+    for example in examples:
+        lines += _example_lines(example)
+    return lines
+
+
+def _example_lines(example: Example) -> list[str]:
+    """One example in demisto-sdk's README layout (the human-readable output quoted line by line)."""
+    lines = ["#### Command example", f"```{example.line}```"]
+    if example.context:
+        lines += ["#### Context Example", "```json", json.dumps(example.context, indent=4, ensure_ascii=False),
+                  "```", ""]
+    lines += ["#### Human Readable Output", ""]
+    lines += [f">{line}".rstrip() for line in example.human_readable.splitlines()]
     return [*lines, ""]
 
 
@@ -122,23 +180,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="README to write (default: README.md beside the manifest)")
     parser.add_argument("--check", action="store_true", help="exit 1 if the README is stale; write nothing")
     ns = parser.parse_args(argv)
-    output = ns.output or readme_path(ns.manifest)
     try:
-        manifest = yaml.safe_load(ns.manifest.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        print(f"readme: error: cannot read manifest {ns.manifest}: {exc}", file=sys.stderr)
+        return write_or_check(ns.manifest, ns.output, check=ns.check)
+    except ConfigError as exc:
+        print(f"readme: error: {exc}", file=sys.stderr)
         return 2
-    rendered = render_readme(manifest)
-    if ns.check:
+
+
+def write_or_check(manifest_path: Path, output: Path | None = None, *, check: bool = False,
+                   regenerate: str | None = None) -> int:
+    """Write the README (0), or with `check` compare it: 0 current, 1 stale (one line on stderr naming the fix)."""
+    output = output or readme_path(manifest_path)
+    regenerate = regenerate or f"python -m xsoar_local.readme --manifest {manifest_path}"
+    rendered = render_for(manifest_path)
+    if check:
+        problems = stale_examples(manifest_path)
+        if problems:
+            print(f"the recorded examples are stale: {problems[0]}; run `azure-sentinel docs --record`.",
+                  file=sys.stderr)
+            return 1
         current = output.read_text(encoding="utf-8") if output.exists() else None
         if current != rendered:
-            print(f"{output} is stale; run `python -m xsoar_local.readme --manifest {ns.manifest}`.", file=sys.stderr)
+            print(f"{output} is stale; run `{regenerate}`.", file=sys.stderr)
             return 1
         print(f"{output} is up to date.")
         return 0
     output.write_text(rendered, encoding="utf-8")
     print(f"wrote {output}")
     return 0
+
+
+def _load(manifest_path: Path) -> Mapping[str, Any]:
+    try:
+        manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read manifest {manifest_path}: {' '.join(str(exc).split())}") from None
+    if not isinstance(manifest, dict):
+        raise ConfigError(f"manifest {manifest_path} is not a YAML mapping.")
+    return manifest
 
 
 if __name__ == "__main__":
