@@ -2018,7 +2018,8 @@ def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str 
     entry = list_note(title, items[:a.limit], [table(row) for row in rows], key, headers, next_link)
     entry["EntryContext"][key] = rows  # the table shows `table(row)`, the context the rows themselves
     if len(items) > a.limit:
-        entry["HumanReadable"] += f"\n{len(items) - a.limit} more on the last page read were left out: raise limit."
+        entry["HumanReadable"] += (f"\nLeft out: {len(items) - a.limit} more of the last page read (this API has no "
+                                   f"page size); raise limit to see them.")
     return entry
 
 
