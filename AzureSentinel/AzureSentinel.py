@@ -118,14 +118,20 @@ class Cloud:
     name: str
     arm: str  # resource manager endpoint, no trailing slash
     login: str  # Entra ID authority host, no trailing slash
+    query: str = ""  # Log Analytics query API, no trailing slash ("" for a Custom cloud without one)
 
 
 CLOUDS: dict[str, Cloud] = {
-    "Worldwide": Cloud("Worldwide", "https://management.azure.com", "https://login.microsoftonline.com"),
-    "US GCC": Cloud("US GCC", "https://management.usgovcloudapi.net", "https://login.microsoftonline.com"),
-    "US GCC-High": Cloud("US GCC-High", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
-    "DoD": Cloud("DoD", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
-    "China": Cloud("China", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+    "Worldwide": Cloud("Worldwide", "https://management.azure.com", "https://login.microsoftonline.com",
+                       "https://api.loganalytics.io"),
+    "US GCC": Cloud("US GCC", "https://management.usgovcloudapi.net", "https://login.microsoftonline.com",
+                    "https://api.loganalytics.us"),
+    "US GCC-High": Cloud("US GCC-High", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
+                         "https://api.loganalytics.us"),
+    "DoD": Cloud("DoD", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
+                 "https://api.loganalytics.us"),
+    "China": Cloud("China", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn",
+                   "https://api.loganalytics.azure.cn"),
 }
 DEFAULT_SERVER_URL = "https://management.azure.com"
 
@@ -244,6 +250,7 @@ class Settings(BaseModel):
     subscription_id: str
     resource_group: str
     workspace: str
+    workspace_id: str = ""  # the workspace's customer ID for KQL queries ("" = read it from ARM)
     verify: bool = True
     proxy: bool = False
     # fetching
@@ -306,7 +313,8 @@ def _cloud_from_params(params: dict[str, Any]) -> Cloud:
         raise ConfigError("Azure Cloud 'Custom' needs a Server URL (the Azure Resource Manager endpoint).")
     arm = _check_url(server_url, "Server URL")
     login = _check_url(authority_url or CLOUDS["Worldwide"].login, "Authority URL")
-    return Cloud("Custom", arm, login)
+    query_url = str(params.get("log_analytics_url") or "").strip()
+    return Cloud("Custom", arm, login, _check_url(query_url, "Log Analytics query API URL") if query_url else "")
 
 
 def settings_from_params(params: dict[str, Any]) -> Settings:
@@ -372,6 +380,7 @@ def settings_from_params(params: dict[str, Any]) -> Settings:
             subscription_id=str(params["subscriptionID"]).strip(),
             resource_group=str(params["resourceGroupName"]).strip(),
             workspace=str(params["workspaceName"]).strip(),
+            workspace_id=str(params.get("workspace_id") or "").strip(),
             verify=not _as_bool(params.get("insecure")), proxy=_as_bool(params.get("proxy")),
             is_fetch=_as_bool(params.get("isFetch")),
             first_fetch=_parse_fetch_time(str(params.get("fetch_time") or "3 days")),
@@ -951,15 +960,20 @@ class Transport:
             link = next_link
         raise UnsafeRequestError(f"Stopped after {MAX_PAGES} pages; narrow the query with a filter.")
 
-    def collect(self, method: str, url: str, limit: int, **kwargs: Any) -> tuple[list[Any], str | None]:
-        """Up to `limit` items across pages, and the nextLink to continue from (None when done)."""
+    def collect(self, method: str, url: str, limit: int, sized: bool = True, **kwargs: Any
+                ) -> tuple[list[Any], str | None]:
+        """Up to `limit` items across pages, and the nextLink to continue from (None when done).
+
+        `sized`: the API takes $top (most do). Without it whole pages are returned, so that continuing
+        from the nextLink never skips the rest of a page."""
         items: list[Any] = []
         next_link = None
-        for page, next_link in self.pages(method, url, top=lambda: min(PAGE_MAX, limit - len(items)), **kwargs):
+        top = (lambda: min(PAGE_MAX, limit - len(items))) if sized else None
+        for page, next_link in self.pages(method, url, top=top, **kwargs):
             items.extend(page)
             if len(items) >= limit:
                 break
-        return items[:limit], next_link
+        return (items[:limit] if sized else items), next_link
 
 
 def parse_qsl_dict(url: str) -> dict[str, str]:
@@ -1048,6 +1062,13 @@ def _api_error(what: str, raw: requests.Response) -> ApiError:
     error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
     code = str(error.get("code") or raw.reason or "Error")
     message = _first_line(str(error.get("message") or "")).rstrip(".")
+    inner = error
+    for _ in range(5):  # the query API nests the useful detail (e.g. a KQL parse error) in `innererror`
+        if not isinstance(inner.get("innererror"), dict):
+            break
+        inner = inner["innererror"]
+    if inner is not error and inner.get("message"):
+        message += f" ({inner.get('code') or 'detail'}: {_first_line(str(inner['message'])).rstrip('.')})"
     hint = ERROR_HINTS.get(status) or (SERVER_ERROR_HINT if status >= 500 else "check the request")
     text = f"{what} failed with HTTP {status} {code}" + (f": {message}" if message else "") + f". What to do: {hint}."
     cls = ConflictError if status == 409 else ApiError
@@ -1091,6 +1112,10 @@ class Client:
     def url(self, *segments: str) -> str:
         """The workspace URL plus path segments; each variable segment must come through safe_id."""
         return "/".join([self.workspace_url, *(quote(s, safe="") for s in segments)])
+
+    def arm_url(self, *segments: str) -> str:
+        """An ARM URL outside the workspace (subscriptions, resource groups, the workspace itself)."""
+        return "/".join([self.transport.base_url, *(quote(s, safe="") for s in segments)])
 
     # any workspace resource: the one generic path for list, get, put, post and delete
     def collect(self, segments: tuple[str, ...], limit: int, next_link: str | None = None,
@@ -2255,9 +2280,137 @@ def list_data_connectors_command(run: Run, args: dict[str, Any]) -> dict[str, An
 
 # region subscriptions and resource groups
 
+SUBSCRIPTIONS_API, RESOURCE_GROUPS_API = "2020-01-01", "2021-04-01"
+SUBSCRIPTION_FIELDS = ("id", "subscriptionId", "tenantId", "displayName", "state", "authorizationSource",
+                       "subscriptionPolicies", "managedByTenants")
+RESOURCE_GROUP_FIELDS = ("id", "name", "type", "location", "tags", "properties")
+
+
+class SubscriptionsArgs(ArgsModel):
+    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(LIST_LIMIT_MAX)(50 if v is None else v))] = 50
+    next_link: str | None = None
+
+
+@command("azure-sentinel-subscriptions-list", workspace=False)
+def subscriptions_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(SubscriptionsArgs, args)
+    items, next_link = run.client.transport.collect("GET", run.client.arm_url("subscriptions"), a.limit, sized=False,
+                                                    params={"api-version": SUBSCRIPTIONS_API}, next_link=a.next_link)
+    rows = [{k: s.get(k) for k in SUBSCRIPTION_FIELDS} for s in items]
+    return list_note("Subscriptions", items, rows, "AzureSentinel.Subscription(val.subscriptionId === obj.subscriptionId)",
+                     ["subscriptionId", "displayName", "state", "tenantId", "authorizationSource"], next_link)
+
+
+def _one_tag(value: Any) -> dict[str, Any] | None:
+    tag = _json_object(value) if value not in (None, "") else None
+    if tag is not None and (len(tag) != 1 or not all(isinstance(v, str) for v in tag.values())):
+        raise ValueError('must be one tag as a JSON object, e.g. {"Environment": "Production"}')
+    return tag
+
+
+class ResourceGroupsArgs(SubscriptionsArgs):
+    subscription_id: SafeId | None = None
+    tag: Annotated[dict[str, str] | None, BeforeValidator(_one_tag)] = None
+
+
+@command("azure-sentinel-resource-group-list", workspace=False)
+def resource_group_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ResourceGroupsArgs, args)
+    params = {"api-version": RESOURCE_GROUPS_API}
+    if a.tag:
+        (name, value), = a.tag.items()
+        params["$filter"] = f"tagName eq {odata_quote(name)} and tagValue eq {odata_quote(value)}"
+    url = run.client.arm_url("subscriptions", a.subscription_id or run.settings.subscription_id, "resourcegroups")
+    items, next_link = run.client.transport.collect("GET", url, a.limit, params=params, next_link=a.next_link)
+    rows = [{k: g.get(k) for k in RESOURCE_GROUP_FIELDS} for g in items]
+    return list_note("Resource Groups", items, rows, "AzureSentinel.ResourceGroup(val.name === obj.name)",
+                     ["name", "location", "tags", "id"], next_link)
+
+
 # endregion
 
 # region KQL queries (Log Analytics)
+
+WORKSPACES_API = "2022-10-01"
+WORKSPACE_IDS_KEY = "workspace_ids"  # integration context: workspace ARM path -> customer ID
+TIMESPAN_RE = re.compile(r"^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+                         r"|\d{4}-\d\d-\d\dT[\d:.]+Z?/(\d{4}-\d\d-\d\dT[\d:.]+Z?|P[\dYMWDTHS.]+))$")
+
+
+class QueryArgs(Args):
+    query: str
+    timespan: str = "P1D"
+    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(10_000)(50 if v is None else v))] = 50
+
+    @field_validator("timespan")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        if not TIMESPAN_RE.match(value.strip()):
+            raise ValueError("must be an ISO 8601 duration such as PT12H, P1D or P7D (or start/end)")
+        return value.strip()
+
+
+def query_transport(run: Run) -> Transport:
+    """A transport for the Log Analytics query API: its own host, its own token (cached apart from ARM's)."""
+    s = run.settings
+    if not s.cloud.query:
+        raise ConfigError("The Custom cloud has no Log Analytics query API URL; set 'Log Analytics query API URL' "
+                          "(e.g. https://api.loganalytics.io) in the instance configuration.")
+    arm = run.client.transport
+    credential = Credential(s, arm.session, run.context, resource=s.cloud.query, retry=arm.retry,
+                            now=arm.retry.now)
+    return Transport(arm.session, credential, s.cloud.query, arm.retry, api_version=None)
+
+
+def workspace_id(run: Run) -> str:
+    """The workspace's customer ID: the param, else read once from ARM and cached in the context."""
+    if run.settings.workspace_id:
+        return safe_id(run.settings.workspace_id, "Workspace ID")
+    ws_url = run.client.workspace_url.split("/providers/Microsoft.SecurityInsights")[0]
+    cache = run.context.get(WORKSPACE_IDS_KEY)
+    cache = cache if isinstance(cache, dict) else {}
+    key = urlsplit(ws_url).path.lower()
+    if not isinstance(cache.get(key), str):
+        workspace = run.client.transport.request("GET", ws_url, params={"api-version": WORKSPACES_API})
+        customer_id = _obj(workspace.get("properties")).get("customerId")
+        if not isinstance(customer_id, str) or not customer_id:
+            raise ApiError("The workspace has no customerId in Azure's answer; set the Workspace ID parameter "
+                           "(Log Analytics workspace > Overview > Workspace ID).")
+        cache[key] = customer_id
+        run.context[WORKSPACE_IDS_KEY] = cache
+    return safe_id(cache[key], "Workspace ID")
+
+
+def query_tables(data: dict[str, Any], query: str, limit: int) -> list[dict[str, Any]]:
+    """Each result table as {Query, TableName, Columns, Rows (objects), RowCount}, with at most `limit` rows."""
+    tables = []
+    for table in data["tables"]:
+        columns = [{"Name": str(c.get("name")), "Type": c.get("type")} for c in _objs(table.get("columns"))]
+        names = [c["Name"] for c in columns]
+        rows = [r for r in table.get("rows") or [] if isinstance(r, list)]
+        tables.append({"Query": query, "TableName": table.get("name"), "Columns": columns, "RowCount": len(rows),
+                       "Rows": [dict(zip(names, r)) for r in rows[:limit]]})
+    return tables
+
+
+@command("azure-sentinel-run-query")
+def run_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(QueryArgs, args)
+    transport = query_transport(run)
+    url = f"{transport.base_url}/v1/workspaces/{quote(workspace_id(run), safe='')}/query"
+    data = transport.request("POST", url, body={"query": a.query, "timespan": a.timespan}, idempotent=True,
+                             items_key="tables")
+    tables = query_tables(data, a.query, a.limit)
+    parts = [markdown_table(f"{t['TableName']} ({t['RowCount']} rows{', first ' + str(a.limit) if t['RowCount'] > a.limit else ''})",
+                            t["Rows"], [c["Name"] for c in t["Columns"]]) for t in tables]
+    partial = _obj(data.get("error"))
+    if partial:
+        details = "; ".join(_first_line(str(_obj(d).get("message") or "")) for d in partial.get("details") or [])
+        parts.insert(0, f"**Warning: the result is partial** ({partial.get('code') or 'PartialError'}: "
+                        f"{_first_line(str(partial.get('message') or ''))}{' ' + details if details else ''}).\n")
+    return note(data, "\n".join(parts) or "**No tables.**",
+                {"AzureSentinel.Query(val.Query === obj.Query && val.TableName === obj.TableName)": tables})
+
 
 # endregion
 

@@ -49,6 +49,10 @@ def answer(request, context) -> Any:
         return {"value": []}
     if path.endswith("/entities"):
         return {"entities": [], "metaData": []}
+    if re.search(r"/workspaces/[^/]+$", path):
+        return {"name": WS, "properties": {"customerId": "b6b3e4f1-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}}
+    if re.search(r"^/subscriptions(/[^/]+/resourcegroups)?$", path):
+        return {"value": [{"id": "x", "name": "n", "subscriptionId": "s"}]}
     if request.method == "GET" and re.search(r"/(incidents|comments|relations|tasks|watchlists|watchlistitems|"
                                              r"indicators|alertrules|alertruletemplates|automationrules|"
                                              r"bookmarks|dataconnectors)$", path):
@@ -62,22 +66,37 @@ def answer(request, context) -> Any:
 def cached_context() -> dict[str, Any]:
     """An integration context holding a valid token, so the fuzzed runs never sign in."""
     with requests_mock.Mocker() as m:
-        mock_login(m, "fuzz-token", expires_in=10 ** 7)
+        mock_login(m, "fuzz-token", "fuzz-query-token", expires_in=10 ** 7)
         m.get(f"{WS_URL}/incidents", json={"value": []})
         platform = Platform(params=base_params(), command="test-module")
         MOD.demisto = platform.module()
         MOD.main()
         assert platform.results == ["ok"], platform.results
+        # and a query: the Log Analytics token and the workspace's customer ID get cached too
+        m.register_uri(requests_mock.ANY, re.compile(f"^{re.escape(ARM)}/"), json=answer)
+        m.post(re.compile(r"^https://api\.loganalytics\.io/"), json={"tables": []})
+        platform = Platform(params=base_params(), command="azure-sentinel-run-query", args={"query": "T"},
+                            context=platform.context)
+        MOD.demisto = platform.module()
+        MOD.main()
+        assert platform.results[0]["Type"] == 1, platform.results
         return platform.context
 
 
-def allowed_prefix(args: dict[str, Any]) -> str:
-    """The workspace path the command must stay in, after the subscription/resource group overrides."""
+def allowed_prefix(args: dict[str, Any], name: str = "") -> str:
+    """The path the command must stay in: its workspace (after the overrides), or for the subscription-level
+    commands their own collection."""
     sub = str(args.get("subscription_id") or "").strip() or SUB
+    if name == "azure-sentinel-subscriptions-list":
+        return "/subscriptions"
+    if name == "azure-sentinel-resource-group-list":
+        return f"/subscriptions/{sub}/resourcegroups".lower()
     rg = str(args.get("resource_group_name") or "").strip() or RG
     ws = str(args.get("workspace_name") or "").strip() or WS
-    return (f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.operationalinsights/workspaces/{ws}"
-            f"/providers/microsoft.securityinsights/").lower()
+    workspace = f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.operationalinsights/workspaces/{ws}"
+    if name == "azure-sentinel-run-query":  # it reads the workspace itself (its customer ID)
+        return workspace.lower()
+    return f"{workspace}/providers/microsoft.securityinsights/".lower()
 
 
 def arguments(command: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -97,11 +116,15 @@ def arguments(command: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 def check_one_run(name: str, args: dict[str, Any], context: dict[str, Any]) -> None:
     with requests_mock.Mocker() as m:
         arm = m.register_uri(requests_mock.ANY, re.compile(f"^{re.escape(ARM)}/"), json=answer)
+        query = m.post(re.compile(r"^https://api\.loganalytics\.io/v1/workspaces/[^/]+/query$"),
+                       json={"tables": [{"name": "PrimaryResult", "columns": [{"name": "a", "type": "string"}],
+                                         "rows": [["x"]]}]})
         platform = Platform(params=base_params(), command=name, args=copy.deepcopy(args),
                             context=copy.deepcopy(context))
         MOD.demisto = platform.module()
         MOD.main()  # must never raise for a command
-        others = [r.url for r in m.request_history if not r.url.startswith(f"{ARM}/")]
+        others = [r.url for r in m.request_history if not r.url.startswith(f"{ARM}/")
+                  and not (name == "azure-sentinel-run-query" and r.url.startswith("https://api.loganalytics.io/"))]
     assert others == [], others
     assert len(platform.results) == 1, platform.results
     entry = platform.results[0]
@@ -113,12 +136,16 @@ def check_one_run(name: str, args: dict[str, Any], context: dict[str, Any]) -> N
     else:
         assert isinstance(entry["HumanReadable"], str) and isinstance(entry["EntryContext"], dict)
         json.dumps(entry)  # what the platform stores must be JSON
-    prefix = allowed_prefix(args)
+    prefix = allowed_prefix(args, name)
     for request in arm.request_history:
         decoded = unquote(request.path).lower()
         assert decoded.startswith(prefix), (request.method, decoded)
+    for request in query.request_history:
+        assert request.headers["Authorization"] == "Bearer fuzz-query-token", "the ARM token reached the query host"
+    for request in arm.request_history:
+        assert request.headers["Authorization"] == "Bearer fuzz-token", "the query token reached ARM"
         assert not {".", ".."} & set(decoded.split("/")), decoded
-    assert "fuzz-token" not in json.dumps(platform.results)
+    assert "fuzz-token" not in json.dumps(platform.results) and "fuzz-query-token" not in json.dumps(platform.results)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
