@@ -2024,11 +2024,9 @@ Transform = Callable[[dict[str, Any]], dict[str, Any]]
 def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str | None, title: str, to_row: Transform,
                  key: str, headers: list[str], table: Transform = lambda row: row, clean: Transform = lambda item: item
                  ) -> dict[str, Any]:
-    """One resource of a collection (when its ID is given), else the collection page by page. `clean`
-    shapes each API item before it is shown; `table` each context row before it becomes a table row.
-
-    These collections take no page size ($top), so whole pages are read: items of the last page beyond
-    `limit` are said to be left out (the next link continues after them), never dropped silently."""
+    """One resource (when its ID is given), else the collection page by page; `clean` shapes each API item,
+    `table` each row shown. These APIs take no $top, so whole pages are read: what the last page held beyond
+    `limit` is said to be left out (the next link continues after it), never dropped silently."""
     if item_id:
         item = clean(run.client.get(*segments, item_id))
         row = to_row(item)
@@ -2109,9 +2107,8 @@ class CreateUpdateBookmarkArgs(Args):
 
 
 def link_bookmark(client: Client, incident_id: str, bookmark_id: str) -> str:
-    """Relate a bookmark to an incident (as the portal's "add to incident" does); returns the relation name.
-
-    The relation is named after the bookmark, so linking the same bookmark again updates that relation."""
+    """Relate a bookmark to an incident (as the portal's "add to incident" does) with a relation named after
+    the bookmark, so linking it again updates that relation; returns the relation name."""
     name = bookmark_id if RELATION_NAME.fullmatch(bookmark_id) else str(uuid.uuid5(uuid.NAMESPACE_URL, bookmark_id))
     try:
         put_relation(client, incident_id, name, arm_id(client, "bookmarks", bookmark_id))
