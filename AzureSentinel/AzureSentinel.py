@@ -1099,6 +1099,10 @@ def odata_quote(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+# The lists whose API takes $top (the spec gives the others only $skipToken, or no options at all).
+SIZED_COLLECTIONS = frozenset({"incidents", "comments", "relations", "indicators"})
+
+
 class Client:
     """Sentinel API operations for one workspace. Never touches `demisto`."""
 
@@ -1119,8 +1123,10 @@ class Client:
 
     # any workspace resource: the one generic path for list, get, put, post and delete
     def collect(self, segments: tuple[str, ...], limit: int, next_link: str | None = None,
-             params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        return self.transport.collect("GET", self.url(*segments), limit, params=params, next_link=next_link)
+                params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` items (whole pages for lists whose API takes no $top) and the nextLink."""
+        return self.transport.collect("GET", self.url(*segments), limit, params=params, next_link=next_link,
+                                      sized=segments[-1].lower() in SIZED_COLLECTIONS)
 
     def get(self, *segments: str) -> dict[str, Any]:
         return self.transport.request("GET", self.url(*segments))
@@ -1984,9 +1990,334 @@ def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict
 
 # region analytics rules and templates
 
+
+def _choices(name: str, *values: str) -> Any:
+    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
+
+
+def _words(value: str, sep: str = "") -> str:
+    return sep.join(word.capitalize() for word in value.split("_"))  # greater_than -> GreaterThan
+
+
+def _duration(value: str) -> str:
+    text = value.strip().upper()
+    if not re.fullmatch(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", text):
+        raise ValueError(f"{value!r} is not an ISO 8601 duration; write e.g. PT5H (5 hours), PT30M or P1D (1 day)")
+    return text
+
+
+def _json_value(value: Any, shape: type = dict) -> Any:
+    """A JSON argument that must be an object (shape=dict) or a list of objects (shape=list; one object is one item)."""
+    try:
+        value = json.loads(value) if isinstance(value, str) else value
+    except ValueError as exc:
+        raise ValueError(f"it is not valid JSON ({exc})") from None
+    value = [value] if shape is list and isinstance(value, dict) else value
+    if not isinstance(value, shape) or shape is list and not all(isinstance(v, dict) for v in value):
+        raise ValueError("it must be a JSON object" if shape is dict else "it must be a JSON list of objects")
+    return value
+
+
+def get_or_list(run: Run, collection: str, item_id: str | None, a: ListArgs) -> tuple[list[dict[str, Any]], str | None]:
+    """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
+    return ([run.client.get(collection, item_id)], None) if item_id else \
+        run.client.collect((collection,), a.limit, a.next_link)
+
+
+def listing_note(title: str, raw: list[dict[str, Any]], key: str, context: Any, row: Callable[[Any], dict[str, Any]],
+                 next_link: str | None = None) -> dict[str, Any]:
+    """list_note for resources whose context is not their table rows."""
+    more = "\nMore remain: pass next_link to continue." if next_link else ""
+    return note(raw, markdown_table(title, [row(r) for r in raw]) + more,
+                {key: context, **next_link_context(next_link)})
+
+
+def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
+    """A table row for an alert rule or template (their context is the raw ARM object, as the official's)."""
+    props = _obj(rule.get("properties"))
+    return {"ID": rule.get("name"), "Kind": rule.get("kind"), "DisplayName": props.get("displayName"),
+            "Severity": props.get("severity"), "Enabled": props.get("enabled"), "Status": props.get("status"),
+            "Tactics": props.get("tactics"),
+            "LastModified": format_time(props.get("lastModifiedUtc") or props.get("lastUpdatedDateUTC"))}
+
+
+ALERT_RULE_KEY = "AzureSentinel.AlertRule(val.name && val.name == obj.name)"
+
+
+class ListAlertRulesArgs(ListArgs):
+    rule_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-alert-rule")
+def list_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListAlertRulesArgs, args)
+    rules, next_link = get_or_list(run, "alertRules", a.rule_id, a)
+    return listing_note(f"Azure Sentinel Alert Rules ({len(rules)} results)", rules, ALERT_RULE_KEY, rules, rule_row,
+                        next_link)
+
+
+class ListTemplatesArgs(ListArgs):
+    template_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-alert-rule-template")
+def list_alert_rule_template_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListTemplatesArgs, args)
+    templates, next_link = get_or_list(run, "alertRuleTemplates", a.template_id, a)
+    return listing_note(f"Azure Sentinel Alert Rule Templates ({len(templates)} results)", templates,
+                        "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", templates, rule_row,
+                        next_link)
+
+
+class DeleteAlertRuleArgs(Args):
+    rule_id: SafeId
+
+
+@command("azure-sentinel-delete-alert-rule")
+def delete_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(DeleteAlertRuleArgs, args)
+    existed = run.client.delete("alertRules", a.rule_id)
+    return deleted_note(f"Alert rule {a.rule_id}", existed,
+                        {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}} if existed else None)
+
+
+YesNo = _choices("YesNo", "yes", "no")
+RuleKind = _choices("RuleKind", "fusion", "microsoft_security_incident_creation", "scheduled")
+ProductFilter = _choices("ProductFilter", "azure_active_directory_identity_protection", "azure_advanced_threat_protection",
+                         "azure_security_center", "azure_security_center_for_iot", "microsoft_cloud_app_security")
+RuleSeverity = _choices("RuleSeverity", "informational", "low", "medium", "high")
+TriggerOperator = _choices("TriggerOperator", "equal", "greater_than", "less_than", "not_equal")
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
+class AlertRuleArgs(Args):
+    rule_name: SafeId
+    kind: RuleKind | None = None
+    template_name: str | None = None
+    enabled: YesNo | None = None
+    etag: str | None = None
+    displayName: str | None = None
+    product_filter: ProductFilter | None = None
+    description: str | None = None
+    name_exclude_filter: TextList = Field(default_factory=list)
+    name_include_filter: TextList = Field(default_factory=list)
+    severity_filter: TextList = Field(default_factory=list)
+    query: str | None = None
+    query_frequency: Duration | None = None
+    query_period: Duration | None = None
+    severity: RuleSeverity | None = None
+    suppression_duration: Duration | None = None
+    suppression_enabled: YesNo | None = None
+    trigger_operator: TriggerOperator | None = None
+    trigger_threshold: int | None = None
+    tactics: TextList = Field(default_factory=list)
+    techniques: TextList = Field(default_factory=list)
+    rule_json: Annotated[dict[str, Any], BeforeValidator(_json_value)] | None = None
+
+
+RULE_PROPERTIES = {  # argument -> alert rule property
+    "template_name": "alertRuleTemplateName", "enabled": "enabled", "displayName": "displayName",
+    "product_filter": "productFilter", "description": "description", "name_exclude_filter": "displayNamesExcludeFilter",
+    "name_include_filter": "displayNamesFilter", "severity_filter": "severitiesFilter", "query": "query",
+    "query_frequency": "queryFrequency", "query_period": "queryPeriod", "severity": "severity",
+    "suppression_duration": "suppressionDuration", "suppression_enabled": "suppressionEnabled",
+    "trigger_operator": "triggerOperator", "trigger_threshold": "triggerThreshold", "tactics": "tactics",
+    "techniques": "techniques"}
+RULE_VALUES: dict[str, Callable[[Any], Any]] = {  # argument -> the official value as the API's
+    "enabled": lambda v: v == "yes", "suppression_enabled": lambda v: v == "yes", "trigger_operator": _words,
+    "severity": str.capitalize, "severity_filter": lambda vs: [v.capitalize() for v in vs],
+    "product_filter": lambda v: _words(v, " ").replace("For Iot", "for IoT")}  # Microsoft Cloud App Security
+RULE_REQUIRED = {  # the official per-kind validation (rule_name is always required)
+    "fusion": ("template_name", "enabled"),
+    "microsoft_security_incident_creation": ("displayName", "enabled", "product_filter"),
+    "scheduled": ("displayName", "enabled", "query", "query_frequency", "query_period", "severity",
+                  "suppression_duration", "suppression_enabled", "trigger_operator", "trigger_threshold")}
+RULE_READ_ONLY = {"lastModifiedUtc"}  # and more for Fusion rules, which take only the template and enabled
+FUSION_READ_ONLY = {"displayName", "description", "severity", "tactics", "techniques"}
+
+
+def alert_rule_body(a: AlertRuleArgs, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The PUT body: the user's fields (or rule_json) over the current rule's writable properties."""
+    given = _obj(a.rule_json.get("properties")) if a.rule_json else {
+        prop: RULE_VALUES.get(arg, lambda v: v)(value) for arg, prop in RULE_PROPERTIES.items()
+        if (value := getattr(a, arg)) not in (None, [])}
+    kind = (a.rule_json.get("kind") if a.rule_json else a.kind and _words(a.kind)) or (current or {}).get("kind")
+    if not kind or not isinstance(kind, str):
+        raise ConfigError('The "kind" argument is required for alert rule.')
+    old = _obj(current.get("properties")) if current and current.get("kind") == kind else {}
+    read_only = RULE_READ_ONLY | (FUSION_READ_ONLY if kind == "Fusion" else set())
+    props = {**{k: v for k, v in old.items() if v is not None and k not in read_only}, **given}
+    official_kind = next((k for k in RULE_REQUIRED if _words(k) == kind and not a.rule_json), "")
+    for arg in RULE_REQUIRED.get(official_kind, ()):
+        if props.get(RULE_PROPERTIES[arg]) in (None, "", []):
+            raise ConfigError(f'"{arg}" is required for "{official_kind}" alert rule.')
+    return {"kind": kind, "properties": props}
+
+
+def write_alert_rule(run: Run, a: AlertRuleArgs, update: bool) -> dict[str, Any]:
+    """Create (refused when the name exists) or update (merged over the existing rule), with the etag."""
+    etag = a.etag or (a.rule_json or {}).get("etag")
+    if not update:
+        alert_rule_body(a, None)  # argument errors before any request
+
+    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is not None and not update:
+            raise ConfigError(f"Alert rule {a.rule_name} already exists; use azure-sentinel-update-alert-rule to "
+                              f"change it (or delete it first).")
+        if current and etag and str(etag).strip('"') != str(current.get("etag") or "").strip('"'):
+            raise ConflictError(f"Alert rule {a.rule_name} changed after the given etag was read (it is now at "
+                                f"{current.get('etag')}); read it again with azure-sentinel-list-alert-rule, or "
+                                f"leave etag out to change the current version.", status=409, code="Conflict")
+        return alert_rule_body(a, current)
+
+    rule = write_with_etag(run.client, ("alertRules", a.rule_name), apply, create=not update)
+    return note(rule, markdown_table(f"Azure Sentinel Alert Rule successfully {'updated' if update else 'created'}",
+                                     [rule_row(rule)]), {ALERT_RULE_KEY: rule})
+
+
+@command("azure-sentinel-create-alert-rule")
+def create_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return write_alert_rule(run, parse_args(AlertRuleArgs, args), update=False)
+
+
+@command("azure-sentinel-update-alert-rule")
+def update_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return write_alert_rule(run, parse_args(AlertRuleArgs, args), update=True)
+
+
 # endregion
 
 # region automation rules
+
+
+def _json_items(kind_key: str, body_key: str, fields: dict[str, tuple[str, ...]], sizes: range) -> Any:
+    """A validator of a JSON list of conditions or actions (AutomationRules.json): each item has a known
+    `kind_key`, a `body_key` object, and the fields its kind needs (in the item or its body)."""
+    def check(value: Any) -> list[dict[str, Any]]:
+        items = _json_value(value, list)
+        for number, item in enumerate(items, 1):
+            kind, body = item.get(kind_key), item.get(body_key)
+            if kind not in fields or not isinstance(body, dict):
+                raise ValueError(f"item {number} needs a {kind_key} ({', '.join(fields)}) and a {body_key} object")
+            missing = [f for f in fields[kind] if {**item, **body}.get(f) in (None, "", [])]
+            if missing:
+                raise ValueError(f"item {number} ({kind}) lacks {', '.join(missing)}")
+        if len(items) not in sizes:
+            raise ValueError(f"it must hold {sizes.start} to {sizes.stop - 1} items")
+        return items
+    return BeforeValidator(check)
+
+
+CONDITIONS = _json_items("conditionType", "conditionProperties", {
+    "Property": ("propertyName", "operator", "propertyValues"), "PropertyArray": ("arrayType", "arrayConditionType"),
+    "PropertyChanged": ("propertyName", "changeType"), "PropertyArrayChanged": ("arrayType", "changeType"),
+    "Boolean": ("operator", "innerConditions")}, range(0, 51))
+ACTIONS = _json_items("actionType", "actionConfiguration", {
+    "ModifyProperties": ("order",), "RunPlaybook": ("order", "logicAppResourceId"),
+    "AddIncidentTask": ("order", "title")}, range(1, 21))
+AUTOMATION_RULE_KEY = "AzureSentinel.AutomationRule(val.ID && val.ID == obj.ID)"
+TrueFalse = _choices("TrueFalse", "true", "false")
+TriggersOn = _choices("TriggersOn", "Incidents", "Alerts")
+TriggersWhen = _choices("TriggersWhen", "Created", "Updated")
+
+
+def _utc_time(value: str) -> str:
+    if not format_time(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 time; write e.g. 2026-12-31T00:00:00Z")
+    return format_time(value)
+
+
+class ListAutomationRulesArgs(ListArgs):
+    automation_rule_id: SafeId | None = None
+
+
+class AutomationRuleArgs(Args):
+    automation_rule_id: SafeId | None = None
+    display_name: Annotated[str, Field(max_length=500)] | None = None
+    order: Annotated[int, Field(ge=1, le=1000)] | None = None
+    is_enabled: TrueFalse | None = None
+    triggers_on: TriggersOn | None = None
+    triggers_when: TriggersWhen | None = None
+    expiration_time: Annotated[str, AfterValidator(_utc_time)] | None = None
+    conditions_json: Annotated[list[dict[str, Any]], CONDITIONS] | None = None
+    actions_json: Annotated[list[dict[str, Any]], ACTIONS] | None = None
+
+
+def automation_rule_context(rule: dict[str, Any]) -> dict[str, Any]:
+    props = _obj(rule.get("properties"))
+    logic = _obj(props.get("triggeringLogic"))
+    return {
+        "ID": rule.get("name"), "DisplayName": props.get("displayName"), "Order": props.get("order"),
+        "TriggeringLogic": {"IsEnabled": logic.get("isEnabled"), "TriggersOn": logic.get("triggersOn"),
+                            "TriggersWhen": logic.get("triggersWhen"),
+                            "ExpirationTimeUtc": format_time(logic.get("expirationTimeUtc")),
+                            "Conditions": _objs(logic.get("conditions"))},
+        "Actions": [{"Order": x.get("order"), "ActionType": x.get("actionType"),
+                     "Configuration": x.get("actionConfiguration")} for x in _objs(props.get("actions"))],
+        "CreatedTimeUtc": format_time(props.get("createdTimeUtc")),
+        "LastModifiedTimeUtc": format_time(props.get("lastModifiedTimeUtc")),
+        "CreatedBy": _obj(props.get("createdBy")).get("name") or _obj(props.get("createdBy")).get("email"),
+        "LastModifiedBy": _obj(props.get("lastModifiedBy")).get("name") or _obj(props.get("lastModifiedBy")).get("email"),
+        "Etag": rule.get("etag"),
+    }
+
+
+def automation_rule_row(rule: dict[str, Any]) -> dict[str, Any]:
+    r = automation_rule_context(rule)
+    return {"ID": r["ID"], "DisplayName": r["DisplayName"], "Order": r["Order"], **r["TriggeringLogic"],
+            "Conditions": len(r["TriggeringLogic"]["Conditions"]), "Actions": [x["ActionType"] for x in r["Actions"]],
+            "LastModifiedTimeUtc": r["LastModifiedTimeUtc"]}
+
+
+def automation_rules_note(title: str, rules: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:
+    return listing_note(title, rules, AUTOMATION_RULE_KEY, [automation_rule_context(r) for r in rules],
+                        automation_rule_row, next_link)
+
+
+@command("azure-sentinel-list-automation-rules")
+def list_automation_rules_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListAutomationRulesArgs, args)
+    rules, next_link = get_or_list(run, "automationRules", a.automation_rule_id, a)
+    return automation_rules_note(f"Automation Rules ({len(rules)} results)", rules, next_link)
+
+
+@command("azure-sentinel-create-update-automation-rule")
+def create_update_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(AutomationRuleArgs, args)
+    rule_id = a.automation_rule_id or run.new_id()  # once per invocation: a retried PUT writes the same rule
+    changes = {k: v for k, v in (("displayName", a.display_name), ("order", a.order), ("actions", a.actions_json))
+               if v is not None}
+    logic_changes = {k: v for k, v in (
+        ("isEnabled", a.is_enabled and a.is_enabled == "true"), ("triggersOn", a.triggers_on),
+        ("triggersWhen", a.triggers_when), ("expirationTimeUtc", a.expiration_time),
+        ("conditions", a.conditions_json)) if v is not None}
+
+    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+        old = _obj((current or {}).get("properties"))
+        defaults = {} if current else {"isEnabled": True, "triggersOn": "Incidents", "triggersWhen": "Created"}
+        props = {**{k: old[k] for k in ("displayName", "order", "actions") if k in old}, **changes,
+                 "triggeringLogic": {**defaults, **_obj(old.get("triggeringLogic")), **logic_changes}}
+        missing = [arg for arg, prop in (("display_name", "displayName"), ("order", "order"),
+                                         ("actions_json", "actions")) if props.get(prop) in (None, "", [])]
+        if missing and current is None:
+            raise ConfigError(f"Automation rule {rule_id} does not exist yet; to create it give {', '.join(missing)}.")
+        return {"properties": props}
+
+    rule = write_with_etag(run.client, ("automationRules", rule_id), apply)
+    return automation_rules_note(f"Automation rule {rule_id} saved", [rule])
+
+
+class DeleteAutomationRuleArgs(Args):
+    automation_rule_id: SafeId
+
+
+@command("azure-sentinel-delete-automation-rule")
+def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(DeleteAutomationRuleArgs, args)
+    existed = run.client.delete("automationRules", a.automation_rule_id)
+    return deleted_note(f"Automation rule {a.automation_rule_id}", existed, {
+        AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}} if existed else None)
+
 
 # endregion
 
@@ -2025,24 +2356,16 @@ def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str 
                  key: str, headers: list[str], table: Transform = lambda row: row, clean: Transform = lambda item: item
                  ) -> dict[str, Any]:
     """One resource (when its ID is given), else the collection page by page; `clean` shapes each API item,
-    `table` each row shown. These APIs take no $top, so whole pages are read: what the last page held beyond
-    `limit` is said to be left out (the next link continues after it), never dropped silently."""
+    `table` each row shown."""
     if item_id:
         item = clean(run.client.get(*segments, item_id))
         row = to_row(item)
         return note(item, markdown_table(f"{title}: {item_id}", [table(row)], headers), {key: row})
-    items: list[dict[str, Any]] = []
-    next_link = None
-    for page, next_link in run.client.transport.pages("GET", run.client.url(*segments), next_link=a.next_link):
-        items.extend(clean(item) for item in page)
-        if len(items) >= a.limit:
-            break
-    rows = [to_row(item) for item in items[:a.limit]]
-    entry = list_note(title, items[:a.limit], [table(row) for row in rows], key, headers, next_link)
+    found, next_link = run.client.collect(segments, a.limit, a.next_link)
+    items = [clean(item) for item in found]
+    rows = [to_row(item) for item in items]
+    entry = list_note(title, items, [table(row) for row in rows], key, headers, next_link)
     entry["EntryContext"][key] = rows  # the table shows `table(row)`, the context the rows themselves
-    if len(items) > a.limit:
-        entry["HumanReadable"] += (f"\nLeft out: {len(items) - a.limit} more of the last page read (this API has no "
-                                   f"page size); raise limit to see them.")
     return entry
 
 

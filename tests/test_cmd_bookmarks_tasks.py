@@ -85,17 +85,15 @@ def _bookmark(name: str) -> dict:
     return {"name": name, "properties": {"displayName": name, "query": "q"}}
 
 
-def test_list_bookmarks_follows_pages_without_a_page_size_and_says_what_it_left_out(m):
+def test_list_bookmarks_follows_pages_without_a_page_size_and_keeps_the_last_page_whole(m):
     """Given bookmarks on pages of two (the API takes no $top), when list-bookmarks runs with limit 3, then it
-    reads two pages, returns 3, says 1 was left out, and hands on the second page's nextLink."""
+    reads two pages and returns both whole (continuing from the nextLink then skips nothing), without $top."""
     second, third = f"{WS_URL}/bookmarks?$skipToken=2", f"{WS_URL}/bookmarks?$skipToken=4"
     m.get(f"{WS_URL}/bookmarks", [{"json": {"value": [_bookmark("b1"), _bookmark("b2")], "nextLink": second}},
                                   {"json": {"value": [_bookmark("b3"), _bookmark("b4")], "nextLink": third}}])
     entry = only_entry(run("azure-sentinel-list-bookmarks", {"limit": "3"}))
-    assert [r["ID"] for r in context_value(entry, "AzureSentinel.Bookmark(")] == ["b1", "b2", "b3"]
+    assert [r["ID"] for r in context_value(entry, "AzureSentinel.Bookmark(")] == ["b1", "b2", "b3", "b4"]
     assert context_value(entry, "AzureSentinel.NextLink(")["URL"] == third
-    assert entry["HumanReadable"].endswith("\nLeft out: 1 more of the last page read (this API has no page size); "
-                                           "raise limit to see them.")
     assert all("$top" not in query(r) for r in arm_requests(m))
     assert query(arm_requests(m)[1])["$skipToken"] == "2"
 
@@ -396,7 +394,7 @@ def test_list_data_connectors_pages_and_hands_on_the_next_link(m):
     entry = only_entry(run("azure-sentinel-list-data-connectors", {"limit": "1"}))
     assert context_value(entry, "AzureSentinel.NextLink(") == {"Description": "NextLink for listing commands",
                                                                "URL": link}
-    assert "Left out" not in entry["HumanReadable"]
+    assert "More remain: pass next_link to continue." in entry["HumanReadable"]
 
 
 # -- manifest ---------------------------------------------------------------------------------------------------

@@ -118,15 +118,15 @@ def test_check_fails_when_a_skipped_example_has_its_command_now(package_dir: Pat
     """Given a recording that skipped an example for a command the manifest lacked, when the manifest gains that
     command, then the recording is stale."""
     manifest = package_dir / "AzureSentinel.yml"
-    line = "!azure-sentinel-command-to-come limit=1"  # recorded as `record` does for a command the manifest lacks
-    with examples_path(manifest).open("a", encoding="utf-8") as extra:
-        extra.write(line + "\n")
+    future = "!azure-sentinel-future-command limit=1"
+    with (package_dir / "command_examples").open("a", encoding="utf-8") as examples:
+        examples.write(future + "\n")
     recording = load_recording(recorded_path(manifest))
-    recording.lines.append(line)
-    recording.skipped.append(line)
+    recording.lines.append(future)
+    recording.skipped.append(future)
     recorded_path(manifest).write_text(recording.to_json(), encoding="utf-8")
     assert stale_examples(manifest) == []
-    name = parse_example(line)[0]
+    name = parse_example(future)[0]
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
     data["script"]["commands"].append({"name": name, "description": "New.", "arguments": []})
     manifest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -70,6 +70,8 @@ OFFICIAL_OPTIONS = {
 NEW_PARAMS = {"authority_url": (0, "Connect"), "log_analytics_url": (0, "Connect"), "workspace_id": (0, "Connect"),
               "odata_filter": (0, "Collect"), "escalation_horizon_days": (0, "Collect"), "comment_tag": (0, "Collect")}
 
+OFFICIAL_CAMEL_CASE_ARGS = {"displayName"}  # create/update-alert-rule: the official argument name
+
 # Parameter type codes known to demisto-sdk (ParameterType).
 KNOWN_PARAM_TYPES = {0, 1, 4, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
 VALID_SECTIONS = {"Connect", "Collect", "Optimize"}
@@ -406,7 +408,7 @@ def test_command_shape(command):
     assert len(names) == len(set(names)), "duplicate argument (IN114)"
     assert sum(1 for a in args if a.get("default") is True) <= 1, "more than one default argument (IN134)"
     for a in args:
-        assert re.fullmatch(r"[a-z][a-z0-9_]*", a["name"]), a["name"]
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", a["name"]) or a["name"] in OFFICIAL_CAMEL_CASE_ARGS, a["name"]
         assert a.get("description"), a["name"]
         assert isinstance(a.get("required", False), bool)
         assert isinstance(a.get("isArray", False), bool)

@@ -18,10 +18,7 @@ import pytest
 import requests_mock
 import yaml
 
-from module_helpers import (
-    INCIDENT_ID, ROOT, RG, SUB, WS, WS_URL, base_params, incident, load_module, load_samples, mock_login,
-    serve_sample,
-)
+from module_helpers import ROOT, base_params, load_module, load_samples, mock_login, serve_sample
 
 MOD = load_module()
 MANIFEST = yaml.safe_load((ROOT / "AzureSentinel" / "AzureSentinel.yml").read_text(encoding="utf-8"))
@@ -30,84 +27,12 @@ MANIFEST_COMMANDS = {c["name"]: c for c in SCRIPT["commands"]}
 MIRRORING_COMMANDS = {"get-remote-data", "get-modified-remote-data", "update-remote-system", "get-mapping-fields"}
 
 # A valid value for every argument name the manifest uses (predefined values are taken from the manifest).
-SAMPLE_VALUES: dict[str, Any] = {
-    "incident_id": INCIDENT_ID,
-    "limit": "10",
-    "filter": "properties/severity eq 'High'",
-    "next_link": f"{WS_URL}/incidents?api-version=2025-12-01&$skipToken=1",
-    "subscription_id": SUB,
-    "resource_group_name": RG,
-    "workspace_name": WS,
-    "title": "A title",
-    "description": "A description",
-    "classification_comment": "A comment",
-    "assignee_email": "analyst@contoso.com",
-    "user_principal_name": "analyst@contoso.onmicrosoft.com",
-    "assignee_objectid": "2046feea-040d-4a46-9e2b-91c2941bfa70",
-    "labels": "one,two",
-    "message": "A message",
-    "comment_id": "comment-1",
-    "entity_kinds": "Account,Host",
-    # bookmarks, incident tasks and relations, data connectors
-    "bookmark_id": "bookmark-1",
-    "display_name": "A bookmark",
-    "query": "SecurityEvent | take 1",
-    "query_result": '{"Computer": "host-1"}',
-    "notes": "Some notes",
-    "event_time": "2025-01-31T12:00:00Z",
-    "query_start_time": "2025-01-30T12:00:00Z",
-    "query_end_time": "2025-01-31T12:00:00Z",
-    "task_id": "task-1",
-    "relation_name": "relation-1",
-    "related_resource_id": f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.OperationalInsights/"
-                           f"workspaces/{WS}/providers/Microsoft.SecurityInsights/bookmarks/bookmark-1",
-    "data_connector_id": "connector-1",
-}
-
-
 def implicit_commands() -> set[str]:
     """Commands the platform sends without a manifest entry, implied by the script flags."""
     implicit = {"test-module"}
     if SCRIPT.get("isfetch"):
         implicit.add("fetch-incidents")
     return implicit
-
-
-# The collection each paging command reads: its next_link must stay on it (path pinning).
-NEXT_LINK_COLLECTIONS = {
-    "azure-sentinel-list-incident-comments": f"incidents/{INCIDENT_ID}/comments",
-    "azure-sentinel-list-incident-relations": f"incidents/{INCIDENT_ID}/relations",
-    "azure-sentinel-list-bookmarks": "bookmarks",
-    "azure-sentinel-list-incident-tasks": f"incidents/{INCIDENT_ID}/tasks",
-    "azure-sentinel-list-data-connectors": "dataConnectors",
-}
-
-
-def sample_args(command: dict[str, Any]) -> dict[str, Any]:
-    args = {}
-    for arg in command.get("arguments") or []:
-        name = arg["name"]
-        args[name] = arg["predefined"][0] if arg.get("predefined") else SAMPLE_VALUES[name]
-    if "next_link" in args and command["name"] in NEXT_LINK_COLLECTIONS:
-        args["next_link"] = (f"{WS_URL}/{NEXT_LINK_COLLECTIONS[command['name']]}"
-                             "?api-version=2025-12-01&$skipToken=1")
-    return args
-
-
-def generic_arm(request, context):
-    """Answer any Sentinel call with a plausible body for its resource."""
-    path = request.path
-    if request.method == "DELETE":
-        return {}
-    if path.endswith("/alerts") or path.endswith("/bookmarks") and request.method == "POST":
-        return {"value": []}
-    if path.endswith("/entities"):
-        return {"entities": [], "metaData": []}
-    if re.search(r"/(incidents|comments|relations|tasks|bookmarks|dataconnectors)$", path, re.I):
-        return {"value": []}
-    if "/comments/" in path:
-        return {"name": path.rsplit("/", 1)[-1], "properties": {"message": "m"}}
-    return incident()
 
 
 @pytest.fixture
@@ -122,12 +47,6 @@ def recorded_models(monkeypatch):
 
     monkeypatch.setattr(MOD, "parse_args", recording)
     return models
-
-
-def run_direct(command: str, args: dict[str, Any]) -> Any:
-    """Run one command through the module's own build_run + COMMANDS (no platform), never sleeping."""
-    run = MOD.build_run(base_params(), args, command, {}, log=lambda _m: None, sleep=lambda _s: None)
-    return MOD.COMMANDS[command](run, args)
 
 
 # -- commands ----------------------------------------------------------------------------------------
