@@ -1986,6 +1986,277 @@ def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict
 
 # region threat intelligence
 
+TI = ("threatIntelligence", "main")
+INDICATOR_KEY = "AzureSentinel.ThreatIndicator(val.ID && val.ID == obj.ID)"
+INDICATOR_HEADERS = ["Name", "DisplayName", "Values", "Types", "Source", "Confidence", "Tags", "ValidUntil"]
+# indicator_type argument -> the STIX pattern type Sentinel stores (and queryIndicators filters on)
+PATTERN_TYPES = {"ipv4": "ipv4-addr", "ipv6": "ipv6-addr", "file": "file", "url": "url", "domain": "domain-name"}
+HASH_LENGTHS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}  # hexadecimal digits
+DEFAULT_KILL_CHAIN = "lockheed-martin-cyber-kill-chain"  # for phases given without "<chain>:"
+DERIVED_INDICATOR_PROPERTIES = frozenset({"parsedPattern", "lastUpdatedTimeUtc", "friendlyName"})  # not sent back
+# context field -> indicator property (the official names; times are formatted)
+INDICATOR_FIELDS = {"Confidence": "confidence", "CreatedByRef": "createdByRef", "ExternalID": "externalId",
+                    "ExternalId": "externalId", "Revoked": "revoked", "Source": "source",
+                    "Tags": "threatIntelligenceTags", "DisplayName": "displayName", "Description": "description",
+                    "Types": "threatTypes", "ThreatTypes": "threatTypes", "Pattern": "pattern",
+                    "PatternType": "patternType"}
+INDICATOR_TIMES = {"Created": "created", "LastUpdatedTimeUtc": "lastUpdatedTimeUtc", "ValidFrom": "validFrom",
+                   "ValidUntil": "validUntil"}
+IndicatorType = Enum("IndicatorType", {k.upper(): k for k in PATTERN_TYPES}, type=str)
+ThreatType = Enum("ThreatType", {t.upper().replace("-", "_"): t for t in (
+    "anomalous-activity", "attribution", "anonymization", "benign", "malicious-activity", "compromised",
+    "unknown")}, type=str)
+HashType = Enum("HashType", {h.replace("-", ""): h for h in HASH_LENGTHS}, type=str)
+
+
+def _ti_time(value: Any) -> Any:
+    """An ISO 8601 date or date-time (UTC unless it says otherwise), or an age such as '7 days' (ago)."""
+    text = str(value).strip()
+    age = FETCH_TIME_RE.match(re.sub(r"(?i)\s+ago$", "", text))
+    if age:
+        return timedelta(days=int(age.group(1)) * FETCH_UNIT_DAYS[age.group(2).lower()])
+    try:
+        moment = datetime.fromisoformat(text)
+        return iso_z(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    except (ValueError, OverflowError):
+        raise ValueError("must be an ISO 8601 date or time (2026-01-31, 2026-01-31T08:00:00Z) or an age such "
+                         "as '7 days'") from None
+
+
+TiTime = Annotated[Any, BeforeValidator(_ti_time)]  # resolved against the clock by _at
+Confidence = Annotated[int, Field(ge=0, le=100)]
+ThreatTypes = Annotated[list[ThreatType], BeforeValidator(_as_list)]
+
+
+def _at(run: Run, when: Any) -> str | None:
+    return iso_z(run.now() - when) if isinstance(when, timedelta) else when
+
+
+def indicator_context(indicator: dict[str, Any]) -> dict[str, Any]:
+    """An ARM threat intelligence indicator as the official `AzureSentinel.ThreatIndicator` context."""
+    props = _obj(indicator.get("properties"))
+    parsed = _objs(props.get("parsedPattern"))
+    literals = re.findall(r"=\s*'((?:[^'\\]|\\.)*)'", str(props.get("pattern") or ""))  # when nothing is parsed
+    return {
+        "ID": indicator.get("id"), "Name": indicator.get("name"), "ETag": indicator.get("etag"),
+        "Type": indicator.get("type"), "Kind": indicator.get("kind"),
+        **{name: props.get(prop) for name, prop in INDICATOR_FIELDS.items()},
+        **{name: format_time(props.get(prop)) for name, prop in INDICATOR_TIMES.items()},
+        "KillChainPhases": [{"KillChainName": p.get("killChainName"), "PhaseName": p.get("phaseName")}
+                            for p in _objs(props.get("killChainPhases"))],
+        "ParsedPattern": [{"PatternTypeKey": p.get("patternTypeKey"), "PatternTypeValues": [
+            {"Value": v.get("value"), "ValueType": v.get("valueType")} for v in _objs(p.get("patternTypeValues"))]}
+            for p in parsed],
+        "Values": [v.get("value") for p in parsed for v in _objs(p.get("patternTypeValues"))]
+        or [re.sub(r"\\(.)", r"\1", v) for v in literals],
+        "Deleted": False,
+    }
+
+
+def indicator_note(indicator: dict[str, Any], title: str) -> dict[str, Any]:
+    row = indicator_context(indicator)
+    return note(indicator, markdown_table(title.format(name=row["Name"]), [row], INDICATOR_HEADERS),
+                {INDICATOR_KEY: row})
+
+
+class IndicatorListArgs(ListArgs):
+    indicator_name: SafeId | None = None
+
+
+@command("azure-sentinel-threat-indicator-list")
+def threat_indicator_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IndicatorListArgs, args)
+    if a.indicator_name:  # one indicator: its GET returns the object itself (not a page)
+        return indicator_note(run.client.get(*TI, "indicators", a.indicator_name), "Threat Indicator {name}")
+    items, next_link = run.client.collect((*TI, "indicators"), a.limit, a.next_link)
+    return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
+                     INDICATOR_HEADERS, next_link)
+
+
+class IndicatorQueryArgs(ListArgs):
+    min_confidence: Confidence | None = None
+    max_confidence: Confidence | None = None
+    min_valid_until: TiTime | None = None
+    max_valid_until: TiTime | None = None
+    include_disabled: Flag = False
+    sources: TextList = Field(default_factory=list)
+    indicator_types: Annotated[list[IndicatorType], BeforeValidator(_as_list)] = Field(default_factory=list)
+    threat_types: ThreatTypes = Field(default_factory=list)
+    keywords: TextList = Field(default_factory=list)
+
+
+@command("azure-sentinel-threat-indicator-query")
+def threat_indicator_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IndicatorQueryArgs, args)
+    if None not in (a.min_confidence, a.max_confidence) and a.min_confidence > a.max_confidence:
+        raise ConfigError("Argument 'min_confidence' is greater than 'max_confidence'; swap or widen them.")
+    criteria = {key: value for key, value in {
+        "minConfidence": a.min_confidence, "maxConfidence": a.max_confidence,
+        "minValidUntil": _at(run, a.min_valid_until), "maxValidUntil": _at(run, a.max_valid_until),
+        "includeDisabled": a.include_disabled, "sources": a.sources, "keywords": a.keywords,
+        "patternTypes": [PATTERN_TYPES[t] for t in a.indicator_types], "threatTypes": a.threat_types,
+    }.items() if value not in (None, [])}
+    items: list[dict[str, Any]] = []
+
+    def page_size() -> int:  # the API sizes pages by the body's pageSize; $top is kept equal to it
+        criteria["pageSize"] = min(PAGE_MAX, a.limit - len(items))
+        return criteria["pageSize"]
+
+    next_link = None  # every page POSTs the same criteria; links stay on queryIndicators (transport pin)
+    for page, next_link in run.client.transport.pages("POST", run.client.url(*TI, "queryIndicators"), body=criteria,
+                                                      top=page_size, idempotent=True, next_link=a.next_link):
+        items.extend(page)
+        if len(items) >= a.limit:
+            break
+    items = items[:a.limit]
+    return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
+                     INDICATOR_HEADERS, next_link)
+
+
+class IndicatorArgs(Args):  # the indicator fields of create and update (None: not given)
+    value: str
+    indicator_type: IndicatorType
+    display_name: str | None = None
+    description: str | None = None
+    hash_type: HashType | None = None
+    confidence: Confidence | None = None
+    threat_types: ThreatTypes = Field(default_factory=list)
+    kill_chains: TextList = Field(default_factory=list)
+    tags: TextList = Field(default_factory=list)
+    valid_from: TiTime | None = None
+    valid_until: TiTime | None = None
+    created_by: str | None = None
+    revoked: Flag | None = None
+
+
+def indicator_pattern(kind: str, value: str, hash_type: str | None) -> str:
+    """A STIX pattern for one value; the value is a quoted, escaped literal, so it cannot leave it."""
+    if not value or re.search(r"[\x00-\x1f\x7f]", value):
+        raise ConfigError("Argument 'value' is empty or has control characters; give the indicator's value.")
+    literal = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if kind == "file":
+        if not hash_type:
+            raise ConfigError("Argument 'hash_type' is required when indicator_type is file (MD5, SHA-1, SHA-256 "
+                              "or SHA-512).")
+        if not re.fullmatch(f"[0-9A-Fa-f]{{{HASH_LENGTHS[hash_type]}}}", value):
+            raise ConfigError(f"Argument 'value' is not a {hash_type} hash: give {HASH_LENGTHS[hash_type]} "
+                              f"hexadecimal digits.")
+        return f"[file:hashes.'{hash_type}' = {literal}]"
+    try:
+        if kind in ("ipv4", "ipv6"):
+            (ipaddress.IPv4Network if kind == "ipv4" else ipaddress.IPv6Network)(value, strict=False)
+    except ValueError:
+        raise ConfigError(f"Argument 'value' is not an {kind.upper()} address or network: {value[:80]!r}.") from None
+    return f"[{PATTERN_TYPES[kind]}:value = {literal}]"
+
+
+def indicator_changes(run: Run, a: IndicatorArgs) -> dict[str, Any]:
+    """The properties the user set (and only those), checked; kill chain phases are '<chain>:<phase>' or a
+    phase of the default (Lockheed Martin) kill chain."""
+    phases = [(chain.strip(), phase.strip()) for chain, _, phase in (k.rpartition(":") for k in a.kill_chains)]
+    changes = {
+        "displayName": a.display_name, "description": a.description, "confidence": a.confidence,
+        "threatTypes": a.threat_types or None, "threatIntelligenceTags": a.tags or None,
+        "killChainPhases": [{"killChainName": chain or DEFAULT_KILL_CHAIN, "phaseName": phase}
+                            for chain, phase in phases if phase] or None,
+        "validFrom": _at(run, a.valid_from), "validUntil": _at(run, a.valid_until), "createdByRef": a.created_by,
+        "revoked": a.revoked, "patternType": PATTERN_TYPES[a.indicator_type],
+        "pattern": indicator_pattern(a.indicator_type, a.value.strip(), a.hash_type),
+    }
+    if changes["validFrom"] and changes["validUntil"] and changes["validUntil"] <= changes["validFrom"]:
+        raise ConfigError("Argument 'valid_until' is not after 'valid_from'; give a later valid_until.")
+    return {k: v for k, v in changes.items() if v is not None}
+
+
+class CreateIndicatorArgs(IndicatorArgs):
+    display_name: str
+    threat_types: Annotated[ThreatTypes, Field(min_length=1)]
+    revoked: Flag = False
+
+
+@command("azure-sentinel-threat-indicator-create")
+def threat_indicator_create_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(CreateIndicatorArgs, args)
+    props = {"source": "Microsoft Sentinel", "validFrom": iso_z(run.now()), **indicator_changes(run, a)}
+    # Not idempotent (each call makes a new indicator): the transport retries it only on 429.
+    created = run.client.post(*TI, "createIndicator", body={"kind": "indicator", "properties": props})
+    return indicator_note(created, "New threat indicator {name}")
+
+
+class UpdateIndicatorArgs(IndicatorArgs):
+    indicator_name: SafeId
+
+
+@command("azure-sentinel-threat-indicator-update")
+def threat_indicator_update_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(UpdateIndicatorArgs, args)
+    changes = indicator_changes(run, a)
+    updated = write_with_etag(run.client, (*TI, "indicators", a.indicator_name), lambda current: {
+        "kind": "indicator", "properties": {**{k: v for k, v in _obj((current or {}).get("properties")).items()
+                                               if k not in DERIVED_INDICATOR_PROPERTIES}, **changes}}, create=False)
+    return indicator_note(updated, "Updated threat indicator {name}")
+
+
+class DeleteIndicatorsArgs(Args):
+    indicator_names: Annotated[list[SafeId], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+@command("azure-sentinel-threat-indicator-delete")
+def threat_indicator_delete_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(DeleteIndicatorsArgs, args)
+    rows: list[dict[str, Any]] = []
+    for name in dict.fromkeys(a.indicator_names):
+        try:
+            existed = run.client.delete(*TI, "indicators", name)
+        except SentinelError as exc:
+            if not rows:
+                raise
+            raise ApiError(f"Deleted {', '.join(r['Name'] for r in rows)}, then: {exc}") from None
+        rows.append({"Name": name, "Result": "deleted" if existed else "did not exist"})
+    return note({}, markdown_table("Threat indicators deleted", rows),
+                {"AzureSentinel.ThreatIndicator(val.Name && val.Name == obj.Name)":
+                 [{"Name": r["Name"], "Deleted": True} for r in rows]})
+
+
+class IndicatorTagsArgs(Args):
+    indicator_name: SafeId
+    tags: Annotated[TextList, Field(min_length=1)]
+
+
+def _retag(run: Run, args: dict[str, Any], action: str, body: Callable[[list[str]], dict[str, Any]]) -> dict:
+    """POST appendTags/replaceTags (repeating either leaves the same tags: safe to retry), then read back."""
+    a = parse_args(IndicatorTagsArgs, args)
+    path = (*TI, "indicators", a.indicator_name)
+    run.client.post(*path, action, body=body(a.tags), idempotent=True, allow_empty=True)
+    return indicator_note(run.client.get(*path), "Threat indicator {name} tags")
+
+
+@command("azure-sentinel-threat-indicator-tags-append")
+def threat_indicator_tags_append_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return _retag(run, args, "appendTags", lambda tags: {"threatIntelligenceTags": tags})
+
+
+@command("azure-sentinel-threat-indicator-tags-replace")
+def threat_indicator_tags_replace_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return _retag(run, args, "replaceTags",
+                  lambda tags: {"kind": "indicator", "properties": {"threatIntelligenceTags": tags}})
+
+
+METRIC_GROUPS = {"threatTypeMetrics": "ThreatType", "patternTypeMetrics": "PatternType", "sourceMetrics": "Source"}
+
+
+@command("azure-sentinel-threat-indicator-metrics")
+def threat_indicator_metrics_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    parse_args(Args, args)
+    data = run.client.get(*TI, "metrics")
+    rows = [{"Type": group, "Name": m.get("metricName"), "Count": m.get("metricValue"),
+             "LastUpdatedTimeUtc": format_time(_obj(item.get("properties")).get("lastUpdatedTimeUtc"))}
+            for item in _objs(data.get("value")) for key, group in METRIC_GROUPS.items()
+            for m in _objs(_obj(item.get("properties")).get(key))]
+    return note(data, markdown_table("Threat indicator counts", rows, ["Type", "Name", "Count"]),
+                {"AzureSentinel.ThreatIndicatorMetric(val.Type == obj.Type && val.Name == obj.Name)": rows})
+
+
 # endregion
 
 # region analytics rules and templates

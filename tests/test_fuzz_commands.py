@@ -49,6 +49,8 @@ def answer(request, context) -> Any:
         return {"value": []}
     if path.endswith("/entities"):
         return {"entities": [], "metaData": []}
+    if path.endswith("/queryindicators"):
+        return {"value": [incident()]}
     if re.search(r"/workspaces/[^/]+$", path):
         return {"name": WS, "properties": {"customerId": "b6b3e4f1-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}}
     if re.search(r"^/subscriptions(/[^/]+/resourcegroups)?$", path):
