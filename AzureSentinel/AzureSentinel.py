@@ -2597,14 +2597,7 @@ def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, 
 # The first helpers here serve the incident task and data connector commands too.
 
 
-def _iso_time(value: str) -> str:
-    parsed = parse_time(value)
-    if parsed is None:
-        raise ValueError("must be an ISO 8601 time such as 2025-01-31T12:00:00Z")
-    return iso_z(parsed)
-
-
-Timestamp = Annotated[str, AfterValidator(_iso_time)]
+Timestamp = Annotated[str, AfterValidator(_utc_time)]  # the ISO 8601 check of the automation rules
 
 
 def _who(value: Any) -> str | None:

@@ -120,7 +120,7 @@ def test_create_bookmark_puts_the_given_fields_without_an_etag(m):
         "labels": "Tag1,Tag2", "event_time": "2025-01-31T12:00:00+02:00", "notes": "n"}))
     assert put.last_request.json() == {"properties": {
         "displayName": "My bookmark", "query": "SecurityEvent | take 1", "notes": "n", "labels": ["Tag1", "Tag2"],
-        "eventTime": "2025-01-31T10:00:00.000000Z"}}
+        "eventTime": "2025-01-31T10:00:00Z"}}
     assert context_value(entry, "AzureSentinel.Bookmark(")["ID"] == BOOKMARK
 
 
@@ -174,8 +174,8 @@ def test_a_bookmark_conflict_is_re_read_and_only_the_users_fields_re_applied(m):
 def test_a_bad_time_is_one_error_naming_the_argument(m):
     """Given a time that is not ISO 8601, when create-update-bookmark runs, then one error names the argument."""
     error = only_error(run("azure-sentinel-create-update-bookmark", {"query_start_time": "yesterday"}))
-    assert error.endswith("Argument 'query_start_time' is invalid: must be an ISO 8601 time such as "
-                          "2025-01-31T12:00:00Z.")
+    assert error.endswith("Argument 'query_start_time' is invalid: 'yesterday' is not an ISO 8601 time; write e.g. "
+                          "2026-12-31T00:00:00Z.")
     assert arm_requests(m) == []
 
 
