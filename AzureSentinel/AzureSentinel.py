@@ -263,7 +263,11 @@ class Settings(BaseModel):
     odata_filter: str = ""
     escalation_horizon: timedelta = timedelta(days=7)
     look_back: timedelta = timedelta(0)
+    # mirroring
     mirror_direction: str = "None"
+    close_incident: bool = False  # closed in Sentinel -> close the SOAR incident
+    close_ticket: bool = False  # closed in the SOAR -> close the Sentinel incident
+    comment_tag: str = "comment"  # entries with this tag become Sentinel comments
 
     @property
     def secrets(self) -> list[str]:
@@ -392,6 +396,8 @@ def settings_from_params(params: dict[str, Any]) -> Settings:
             look_back=timedelta(minutes=_whole_number(params.get("look_back"), "Minutes to look back", 0, 0,
                                                       1440)),
             mirror_direction=str(params.get("mirror_direction") or "None"),
+            close_incident=_as_bool(params.get("close_incident")), close_ticket=_as_bool(params.get("close_ticket")),
+            comment_tag=str(params.get("comment_tag") or "").strip() or "comment",
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -1200,7 +1206,10 @@ def parse_time(value: Any) -> datetime | None:
         return None
     base, fraction, zone = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+    try:
+        parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+    except ValueError:  # the right shape but no calendar time (month 13, day 45)
+        return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[-2:])
@@ -3336,7 +3345,7 @@ def to_platform_incident(incident: dict[str, Any], extra: dict[str, Any], settin
                          instance: str) -> dict[str, Any]:
     raw = {**fetch_context(incident), **extra,
            "mirror_direction": MIRROR_DIRECTIONS.get(settings.mirror_direction),
-           "mirror_instance": instance}
+           "mirror_instance": instance, "mirror_tags": [settings.comment_tag]}
     return {
         "name": f"[Microsoft Sentinel] #{raw['IncidentNumber']} {raw.get('Title') or ''}".strip(),
         "occurred": raw.get("CreatedTimeUTC"),
@@ -3372,6 +3381,303 @@ def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: date
 # endregion
 
 # region mirroring
+# The platform's four mirroring commands, answered in the shapes CommonServerPython's helpers give to
+# demisto.results. A failure is an error entry (the platform tries again), with "API rate limit" on a
+# 429 and, for get-modified-remote-data, "skip update".
+
+MIRROR_SCHEME = "Microsoft Sentinel Incident"
+MIRROR_FIELDS = {  # the remote names update-remote-system applies (what an outgoing mapper may fill)
+    "title": "The incident title.",
+    "description": "The incident description.",
+    "severity": "The severity as the platform's number (0.5 Informational, 1 Low, 2 Medium, 3 and 4 High).",
+    "status": "The status, New or Active (closing and reopening follow the platform incident's status).",
+    "tags": "Labels to add to the incident (its other labels are kept).",
+    "owner": "The owner: an email or user principal name, an owner object, or empty to unassign.",
+    "firstActivityTimeUtc": "The time of the first activity (ISO 8601).",
+    "lastActivityTimeUtc": "The time of the last activity (ISO 8601).",
+    "classification": "How it was closed: BenignPositive, FalsePositive, TruePositive or Undetermined.",
+    "classificationComment": "The comment written with the classification when closing.",
+    "classificationReason": "The reason for the classification (when unset, the one that fits it).",
+    "etag": "The etag last seen (informational: every update re-reads the current one).",
+}
+CLOSE_REASON_OF = {"Undetermined": "Other", "TruePositive": "Resolved", "BenignPositive": "Resolved",
+                   "FalsePositive": "False Positive"}
+CLASSIFICATION_OF = {"Resolved": "TruePositive", "False Positive": "FalsePositive", "Duplicate": "Undetermined",
+                     "Other": "Undetermined"}  # platform close reasons that no outgoing mapper translated
+REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
+               "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
+SEVERITY_OF_LEVEL = {0: "Informational", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "High"}
+PLATFORM_ACTIVE, PLATFORM_DONE = 1, 2  # IncidentStatus
+REDIRECTED = "redirected"  # the label the Defender portal gives an incident it merged into another
+MERGED_INTO = re.compile(r"merged into (?:the )?incident\s+#?([0-9A-Za-z-]+)", re.I)
+MAX_COMMENT_CHARS = 30000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class MergedIncident(SentinelError):
+    """The Sentinel incident was merged into another one: nothing is written back to it."""
+
+
+def parse_last_update(value: Any, name: str = "lastUpdate") -> datetime:
+    """A platform time, leniently: RFC 3339 (any fraction, Z or offset, 'T' or space), a date, or epoch
+    seconds/milliseconds ('0' = the beginning). Times before 1970 read as 1970."""
+    text = str(value if value is not None else "").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        seconds = float(text) / (1000 if float(text) > 1e11 else 1)
+        return datetime.fromtimestamp(min(seconds, 32503680000), timezone.utc)
+    text = re.sub(r"^(\d{4}-\d\d-\d\d)( |$)", lambda m: m.group(1) + ("T" if m.group(2) else "T00:00:00Z"), text)
+    parsed = parse_time(text.replace("z", "Z"))
+    if parsed is None:
+        raise ConfigError(f"Argument '{name}' is not a time: {text[:60]!r}; give an ISO 8601 time such as "
+                          f"2025-01-02T03:04:05Z.")
+    return max(EPOCH, parsed)
+
+
+def mirror_failure(exc: SentinelError, skip: bool = False) -> SentinelError:
+    """The error the platform acts on: 'API rate limit' (back off) on 429, else 'skip update' if asked."""
+    if isinstance(exc, ApiError) and exc.status == 429:
+        return SentinelError(f"API rate limit: {exc}")
+    return SentinelError(f"skip update. error: {exc}") if skip else exc
+
+
+def is_merged(props: dict[str, Any]) -> bool:
+    """Closed by the Defender portal's merge: status Closed with the "Redirected" label."""
+    labels = {str(label.get("labelName") or "").lower() for label in _objs(props.get("labels"))}
+    return props.get("status") == Status.CLOSED.value and REDIRECTED in labels
+
+
+def own_comment_prefix(instance: str) -> str:
+    """The start of every comment ID this instance writes: get-remote-data skips them (no echo)."""
+    return f"xsoar-{hashlib.sha256(instance.encode()).hexdigest()[:8]}-"
+
+
+class ModifiedArgs(ArgsModel):
+    lastUpdate: str
+
+
+@command("get-modified-remote-data", workspace=False)
+def get_modified_remote_data_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    """The names of every incident modified at or after lastUpdate, across all pages, each once."""
+    try:
+        since = parse_last_update(parse_args(ModifiedArgs, args).lastUpdate)
+        pages = run.client.iter_incident_pages(f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
+                                               "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
+        names = [incident.get("name") for page, _ in pages for incident in page]
+    except SentinelError as exc:
+        raise mirror_failure(exc, skip=True) from None
+    ids = list(dict.fromkeys(n for n in names if isinstance(n, str) and n))
+    run.client.transport.log(f"Modified incidents since {iso_z(since)}: {len(ids)}.")
+    return {"Type": 1, "ContentsFormat": "json", "Contents": ids}
+
+
+class RemoteDataArgs(ArgsModel):
+    id: SafeId
+    lastUpdate: str = "0"
+
+
+@command("get-remote-data", workspace=False)
+def get_remote_data_command(run: Run, args: dict[str, Any]) -> list[dict[str, Any]]:
+    a = parse_args(RemoteDataArgs, args)
+    since = parse_last_update(a.lastUpdate)
+    try:
+        return remote_data(run.client, run.settings, a.id, since, run.instance)
+    except SentinelError as exc:
+        failure = mirror_failure(exc)
+        if failure is not exc:
+            raise failure from None
+        return [{"id": a.id, "in_mirror_error": str(exc)}]  # shown on the incident; tried again next time
+
+
+def remote_data(client: Client, settings: Settings, incident_id: str, since: datetime, instance: str
+                ) -> list[dict[str, Any]]:
+    """[the incident as fetch formats it (plus the selected additional info), *entries]: the comments
+    newer than `since` that this instance did not write, then a close or a reopen entry."""
+    incident = client.get_incident(incident_id)
+    props = _obj(incident.get("properties"))
+    extra = enrich(client, [incident], settings.additional_info)[0] if settings.additional_info else {}
+    mirrored = {k: v for k, v in {**fetch_context(incident), **extra}.items() if v is not None}
+    comments = sorted((c for page, _ in client.transport.pages("GET", client.url("incidents", incident_id, "comments"))
+                       for c in page), key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc"))))
+    entries = [comment_entry(c, incident_id) for c in comments
+               if not str(c.get("name") or "").startswith(own_comment_prefix(instance))
+               and (parse_time(_obj(c.get("properties")).get("createdTimeUtc")) or EPOCH) > since]
+    if props.get("status") == Status.CLOSED.value and settings.close_incident:
+        entries.append(close_entry(props, comments))
+    elif props.get("status") in (Status.NEW.value, Status.ACTIVE.value):
+        entries.append({"Type": 1, "ContentsFormat": "json", "Contents": {"dbotIncidentReopen": True}})
+    return [mirrored, *entries]
+
+
+def comment_entry(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    """A Sentinel comment as a war-room note, untagged so that it is never mirrored back out."""
+    row = comment_context(comment, incident_id)
+    author = row["AuthorName"] or row["AuthorEmail"] or "Someone"
+    return {"Type": 1, "ContentsFormat": "text", "Note": True, "Tags": [],
+            "Contents": f"{author} commented in Microsoft Sentinel at {row['CreatedTimeUTC']}:\n{row['Message'] or ''}"}
+
+
+def close_entry(props: dict[str, Any], comments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Close the SOAR incident: as a duplicate when the Defender portal merged it, else by classification."""
+    if is_merged(props):
+        found = [m.group(1) for m in (MERGED_INTO.search(str(_obj(c.get("properties")).get("message")))
+                                      for c in comments) if m]
+        into = f"into incident {found[-1]}" if found else "into another incident"
+        reason, notes = "Duplicate", f"Merged {into} in the Microsoft Defender portal (closed there as Redirected)."
+    else:
+        classification = str(props.get("classification") or "Undetermined")
+        why = f" ({props['classificationReason']})" if props.get("classificationReason") else ""
+        comment = f": {props['classificationComment']}" if props.get("classificationComment") else "."
+        reason = CLOSE_REASON_OF.get(classification, "Other")
+        notes = f"Closed in Microsoft Sentinel as {classification}{why}{comment}"
+    return {"Type": 1, "ContentsFormat": "json",
+            "Contents": {"dbotIncidentClose": True, "closeReason": reason, "closeNotes": notes}}
+
+
+def _json_arg(kind: type) -> Callable[[Any], Any]:
+    """The value itself or its JSON text (empty = an empty one; one entry object = a list of it)."""
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else None
+            except ValueError:
+                raise ValueError(f"must be a JSON {'object' if kind is dict else 'list'}") from None
+        return kind() if value is None else [value] if kind is list and isinstance(value, dict) else value
+    return parse
+
+
+class UpdateRemoteArgs(ArgsModel):
+    data: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
+    delta: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
+    entries: Annotated[list[Any], BeforeValidator(_json_arg(list))] = Field(default_factory=list)
+    incidentChanged: Flag = False
+    remoteId: SafeId
+    status: int = 0
+
+
+@command("update-remote-system", workspace=False)
+def update_remote_system_command(run: Run, args: dict[str, Any]) -> str:
+    """Apply the delta and the tagged entries; return the ID. A failure is an error entry: the platform sends
+    it all again (harmless: the same values, the same comment IDs). A merged incident gets nothing."""
+    a = parse_args(UpdateRemoteArgs, args)
+    tag = run.settings.comment_tag
+    entries = [e for e in a.entries if isinstance(e, dict) and tag in _as_list(e.get("tags", e.get("Tags")))]
+    apply = delta_changes(a, run.settings, run.client.transport.log) if a.incidentChanged else None
+    try:
+        if apply is not None:
+            update_incident(run.client, a.remoteId, apply)
+        elif entries and is_merged(_obj(run.client.get_incident(a.remoteId).get("properties"))):
+            raise MergedIncident("merged")
+        for entry in entries:
+            mirror_entry(run.client, run.instance, a.remoteId, entry)
+    except MergedIncident:
+        run.client.transport.log(f"Incident {a.remoteId} was merged in the Microsoft Defender portal; nothing "
+                                 f"was written back to it.")
+    except SentinelError as exc:
+        raise mirror_failure(exc) from None
+    return a.remoteId
+
+
+def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], None]
+                  ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The delta as a function of the current properties (re-applied as is after a 409), or None when it
+    changes nothing Sentinel keeps. Values that cannot be mapped are left out (and logged)."""
+    delta = a.delta
+    mapped = {k: DELTA_FIELDS[k](v) for k, v in delta.items()
+              if k in DELTA_FIELDS and (v not in (None, "") or k == "description")}
+    if None in mapped.values():
+        log(f"update-remote-system left out {', '.join(k for k, v in mapped.items() if v is None)}: values that "
+            f"cannot be mapped to Sentinel.")
+    simple = {k: v for k, v in mapped.items() if v is not None}
+    owner = _owner(delta["owner"]) if "owner" in delta else None
+    tags = _as_list(delta.get("tags")) if isinstance(delta.get("tags"), (str, list)) else []
+    closing = a.status == PLATFORM_DONE and settings.close_ticket
+    reopening = a.status == PLATFORM_ACTIVE and "" in (delta.get("classification"), delta.get("closingUserId"))
+    if not (simple or owner is not None or tags or closing or reopening):
+        return None
+
+    def apply(current: dict[str, Any]) -> dict[str, Any]:
+        if is_merged(current):
+            raise MergedIncident("merged")
+        props = {**{k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}, **simple}
+        if owner is not None:
+            props["owner"] = owner
+        labels = _objs(props.get("labels"))
+        new = [t for t in dict.fromkeys(tags) if t not in {label.get("labelName") for label in labels}]
+        props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in new]
+        if closing:
+            props.update(closing_properties(a))
+        elif reopening and props.get("status") == Status.CLOSED.value:
+            props["status"] = Status.ACTIVE.value
+            for key in ("classification", "classificationReason", "classificationComment"):
+                props.pop(key, None)
+        return props
+
+    return apply
+
+
+def closing_properties(a: UpdateRemoteArgs) -> dict[str, Any]:
+    """Status Closed with the classification (the delta's, else the data's), its comment and a fitting reason."""
+    def given(key: str) -> str:
+        return next((str(v).strip() for v in (a.delta.get(key), a.data.get(key)) if v not in (None, "")), "")
+
+    classification = CLASSIFICATION_OF.get(given("classification"), given("classification"))
+    if classification not in REASONS_FOR:
+        classification = Classification.UNDETERMINED.value
+    reasons = [r for r in (a.delta.get("classificationReason"), a.data.get("classificationReason"))
+               if r in REASONS_FOR[classification]]
+    reason = reasons[0] if reasons else DEFAULT_CLASSIFICATION_REASON.get(classification)
+    closed = {"status": Status.CLOSED.value, "classification": classification,
+              "classificationComment": given("classificationComment") or "Closed in Cortex XSOAR."}
+    return {**closed, "classificationReason": reason} if reason else closed
+
+
+def _severity_name(value: Any) -> str | None:
+    """A severity name from the platform's number (3, '3', 0.5) or a name ('high')."""
+    text = str(value).strip().title()
+    try:
+        return text if text in SEVERITY_LEVEL else SEVERITY_OF_LEVEL.get(float(text))
+    except ValueError:
+        return None
+
+
+DELTA_FIELDS: dict[str, Callable[[Any], Any]] = {  # delta key -> its Sentinel value (None: cannot be mapped)
+    "title": lambda v: v.strip() or None if isinstance(v, str) else None,
+    "description": lambda v: v if isinstance(v, str) else None,
+    "severity": _severity_name,
+    "status": lambda v: v if v in (Status.NEW.value, Status.ACTIVE.value) else None,
+    "firstActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
+    "lastActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
+}
+
+
+def _owner(value: Any) -> dict[str, Any] | None:
+    """{} unassigns; an email/UPN or an owner object assigns; anything else changes nothing."""
+    if value is None or isinstance(value, str):
+        return {"email": value.strip(), "userPrincipalName": value.strip()} if value and value.strip() else {}
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if k in ("email", "userPrincipalName", "objectId", "assignedTo")
+            and isinstance(v, str) and v}
+
+
+def mirror_entry(client: Client, instance: str, remote_id: str, entry: dict[str, Any]) -> None:
+    """A tagged war-room entry as a Sentinel comment, PUT under the ID derived from the entry."""
+    contents = entry.get("contents", entry.get("Contents"))
+    text = contents if isinstance(contents, str) else json.dumps(contents, default=str) if contents else ""
+    if not text.strip():
+        return
+    user = str(entry.get("user") or "").strip()
+    footer = f"\n\n(Mirrored from Cortex XSOAR{f' by {user}' if user else ''}.)"
+    # The same entry always gets the same ID (instance, incident, entry ID): re-sending overwrites it.
+    key = f"{instance}\x1f{remote_id}\x1f{entry.get('id') or text}"
+    comment_id = own_comment_prefix(instance) + hashlib.sha256(key.encode()).hexdigest()[:32]
+    client.put_comment(remote_id, comment_id, text[:MAX_COMMENT_CHARS - len(footer)] + footer)
+
+
+@command("get-mapping-fields", workspace=False)
+def get_mapping_fields_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return {MIRROR_SCHEME: dict(MIRROR_FIELDS)}
+
 
 # endregion
 
@@ -3505,9 +3811,9 @@ def main() -> None:
         if command not in COMMANDS:
             raise ConfigError(f"Command '{command}' is not implemented by this integration.")
         run = build_run(params, args, command, context, log)
-        run.file_path = demisto.getFilePath
+        run.file_path, run.instance = demisto.getFilePath, str(demisto.integrationInstance() or "")
         if command == "fetch-incidents":
-            run.last_run, run.instance = demisto.getLastRun(), str(demisto.integrationInstance() or "")
+            run.last_run = demisto.getLastRun()
             incidents, next_run, stats = COMMANDS[command](run, args)
             for line in stats.pop("skipped_records"):
                 demisto.error(redact(f"fetch-incidents: {line}"))

@@ -53,8 +53,9 @@ def test_every_command_has_a_recorded_example():
     """Given the manifest, then each command it documents has at least one example recorded against the emulator
     (add a `!command ...` line to AzureSentinel/command_examples, then `azure-sentinel docs --record`)."""
     recording = load_recording(recorded_path(MANIFEST_PATH))
+    platform_only = {"update-remote-system"}  # its arguments (data, delta, entries...) come from the platform
     missing = [c["name"] for c in MANIFEST["script"]["commands"]
-               if not c.get("hidden") and not recording.for_command(c["name"])]
+               if not c.get("hidden") and c["name"] not in platform_only and not recording.for_command(c["name"])]
     assert not missing
 
 

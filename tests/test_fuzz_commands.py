@@ -101,6 +101,21 @@ def allowed_prefix(args: dict[str, Any], name: str = "") -> str:
     return f"{workspace}/providers/microsoft.securityinsights/".lower()
 
 
+# Arguments the platform passes to update-remote-system without a manifest entry: native values with hostile
+# contents (drawn first, so most runs get past argument parsing), or hostile text.
+FIELD_VALUES = st.one_of(VALUES, st.integers(-1, 5), st.just(0.5), st.lists(VALUES, max_size=2), st.just({"a": 1}))
+DICTS = st.dictionaries(st.sampled_from(["title", "description", "severity", "status", "owner", "tags",
+                                         "classification", "classificationReason", "classificationComment",
+                                         "closingUserId", "firstActivityTimeUtc", "lastActivityTimeUtc", "etag"]),
+                        FIELD_VALUES)
+ENTRIES = st.lists(st.one_of(
+    st.fixed_dictionaries({"tags": st.just(["comment"])}, optional={k: FIELD_VALUES for k in ("id", "contents", "user")}),
+    VALUES, st.dictionaries(st.sampled_from(["id", "contents", "tags", "user", "type"]), FIELD_VALUES)), max_size=3)
+PLATFORM_ARGS = {"update-remote-system": {"data": DICTS, "delta": DICTS, "entries": ENTRIES,
+                                          "incidentChanged": st.booleans(), "remoteId": st.just(INCIDENT_ID),
+                                          "status": st.integers(-1, 4)}}
+
+
 def arguments(command: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """Each manifest argument absent, valid-looking, or hostile; plus an unknown one now and then."""
     fields = {}
@@ -108,9 +123,11 @@ def arguments(command: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         options = [VALUES]
         if arg.get("predefined"):
             options.append(st.sampled_from(arg["predefined"]))
-        if arg["name"] == "incident_id":
+        if arg["name"] in ("incident_id", "id"):
             options.append(st.just(INCIDENT_ID))
         fields[arg["name"]] = st.one_of(st.none(), *options)
+    for name, native in PLATFORM_ARGS.get(command["name"], {}).items():
+        fields[name] = st.one_of(native, st.none(), VALUES)
     return st.fixed_dictionaries({}, optional={**fields, "unknown_argument": VALUES}).map(
         lambda drawn: {k: v for k, v in drawn.items() if v is not None})
 
@@ -128,8 +145,11 @@ def check_one_run(name: str, args: dict[str, Any], context: dict[str, Any]) -> N
         others = [r.url for r in m.request_history if not r.url.startswith(f"{ARM}/")
                   and not (name == "azure-sentinel-run-query" and r.url.startswith("https://api.loganalytics.io/"))]
     assert others == [], others
-    assert len(platform.results) == 1, platform.results
-    entry = platform.results[0]
+    entry = platform.results[0] if platform.results else None
+    if name in MIRRORING_SHAPES and not (isinstance(entry, dict) and entry.get("Type") == 4):
+        assert MIRRORING_SHAPES[name](args, platform.results), platform.results
+        entry = {"Type": 1, "HumanReadable": "", "EntryContext": {}}
+    assert len(platform.results) == 1 or name == "get-remote-data", platform.results
     assert isinstance(entry, dict) and entry.get("Type") in (1, 4), entry
     if entry["Type"] == 4:
         message = entry["Contents"]
@@ -148,6 +168,22 @@ def check_one_run(name: str, args: dict[str, Any], context: dict[str, Any]) -> N
         assert request.headers["Authorization"] == "Bearer fuzz-token", "the query token reached ARM"
         assert not {".", ".."} & set(decoded.split("/")), decoded
     assert "fuzz-token" not in json.dumps(platform.results) and "fuzz-query-token" not in json.dumps(platform.results)
+
+
+def _mirrored(results: list[Any]) -> bool:
+    first, entries = (results or [None])[0], results[1:]
+    return (isinstance(first, dict) and ("ID" in first or set(first) == {"id", "in_mirror_error"})
+            and all(isinstance(e, dict) and e.get("Type") == 1 for e in entries))
+
+
+# The mirroring commands answer in the platform's own shapes (CommonServerPython's helpers), not note entries.
+MIRRORING_SHAPES = {
+    "get-modified-remote-data": lambda args, results: len(results) == 1 and results[0].get("Type") == 1
+    and all(isinstance(i, str) for i in results[0]["Contents"]),
+    "get-remote-data": lambda args, results: _mirrored(results),
+    "update-remote-system": lambda args, results: results == [str(args.get("remoteId")).strip()],
+    "get-mapping-fields": lambda args, results: len(results) == 1 and set(results[0]) == {"Microsoft Sentinel Incident"},
+}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -169,3 +205,37 @@ def test_the_prefix_check_itself_catches_a_request_outside_the_workspace(cached_
     outside = f"/subscriptions/{SUB}/providers/microsoft.authorization/roleassignments"
     assert not outside.startswith(allowed_prefix({}))
     assert quote(allowed_prefix({"subscription_id": "other"}), safe="/").startswith("/subscriptions/other/")
+
+
+def test_update_remote_system_with_any_delta_data_and_entries(cached_context):
+    """Given update-remote-system with well-formed arguments whose contents are anything (hostile field values,
+    odd entries), when it runs with close_ticket set, then it ends in the remote ID or one clear error, and
+    every incident it writes has only values Sentinel defines (severity, status, labels as objects)."""
+
+    @settings(max_examples=150, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(delta=DICTS, data=DICTS, entries=ENTRIES, changed=st.booleans(), status=st.integers(-1, 4))
+    def run_with(delta, data, entries, changed, status) -> None:
+        args = {"remoteId": INCIDENT_ID, "delta": delta, "data": data, "entries": entries,
+                "incidentChanged": changed, "status": status}
+        with requests_mock.Mocker() as m:
+            arm = m.register_uri(requests_mock.ANY, re.compile(f"^{re.escape(ARM)}/"), json=answer)
+            platform = Platform(params=base_params(close_ticket=True), command="update-remote-system",
+                                args=copy.deepcopy(args), context=copy.deepcopy(cached_context))
+            MOD.demisto = platform.module()
+            MOD.main()
+        (result,) = platform.results
+        if isinstance(result, dict):
+            assert result["Type"] == 4 and "Unexpected" not in result["Contents"], result
+        else:
+            assert result == INCIDENT_ID
+        for request in arm.request_history:
+            if request.method == "PUT" and request.path.lower().endswith(f"/incidents/{INCIDENT_ID}"):
+                props = request.json()["properties"]
+                assert props["severity"] in ("Informational", "Low", "Medium", "High"), props
+                assert props["status"] in ("New", "Active", "Closed"), props
+                assert all(isinstance(label.get("labelName"), str) for label in props.get("labels", [])), props
+            elif request.method == "PUT":
+                assert isinstance(request.json()["properties"]["message"], str)
+
+    run_with()
