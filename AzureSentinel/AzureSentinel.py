@@ -934,27 +934,30 @@ class Transport:
 
     def pages(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
               items_key: str = "value", top: Callable[[], int] | None = None, idempotent: bool | None = None,
-              next_link: str | None = None) -> Iterator[tuple[list[Any], str | None]]:
+              next_link: str | None = None, body_top: str | None = None) -> Iterator[tuple[list[Any], str | None]]:
         """Yield (items, nextLink) page by page over the collection `url`.
 
         `next_link` (a caller's link) continues a previous listing instead of starting it. Every
         link is checked against `url`'s collection before it is sent. `top`, when given, sizes
-        each page ($top), so a caller that wants N items never receives more than it asked for
-        and can hand the remaining nextLink on without losing items. Repeated links and more than
+        each page ($top, and the body field `body_top` for APIs sized by their body, such as
+        queryIndicators' pageSize), so a caller that wants N items never receives more than it asked
+        for and can hand the remaining nextLink on without losing items. Repeated links and more than
         MAX_PAGES pages stop with an error.
         """
         pin = urlsplit(url).path
         seen: set[str] = set()
         link = next_link
         for _ in range(MAX_PAGES):
+            size = top() if top is not None else None
+            sized_body = {**(body or {}), body_top: size} if body_top and size is not None else body
             if link is None:
                 query = dict(params or {})
-                if top is not None:
-                    query["$top"] = top()
-                data = self.request(method, url, params=query, body=body, idempotent=idempotent,
+                if size is not None:
+                    query["$top"] = size
+                data = self.request(method, url, params=query, body=sized_body, idempotent=idempotent,
                                     items_key=items_key)
             else:
-                data = self.request(method, with_top(link, top()) if top else link, body=body,
+                data = self.request(method, with_top(link, size) if size is not None else link, body=sized_body,
                                     idempotent=idempotent, pin=pin, items_key=items_key)
             next_link = data.get("nextLink") or None
             yield data[items_key], next_link
@@ -2105,19 +2108,10 @@ def threat_indicator_query_command(run: Run, args: dict[str, Any]) -> dict[str, 
         "includeDisabled": a.include_disabled, "sources": a.sources, "keywords": a.keywords,
         "patternTypes": [PATTERN_TYPES[t] for t in a.indicator_types], "threatTypes": a.threat_types,
     }.items() if value not in (None, [])}
-    items: list[dict[str, Any]] = []
-
-    def page_size() -> int:  # the API sizes pages by the body's pageSize; $top is kept equal to it
-        criteria["pageSize"] = min(PAGE_MAX, a.limit - len(items))
-        return criteria["pageSize"]
-
-    next_link = None  # every page POSTs the same criteria; links stay on queryIndicators (transport pin)
-    for page, next_link in run.client.transport.pages("POST", run.client.url(*TI, "queryIndicators"), body=criteria,
-                                                      top=page_size, idempotent=True, next_link=a.next_link):
-        items.extend(page)
-        if len(items) >= a.limit:
-            break
-    items = items[:a.limit]
+    # Every page POSTs the same criteria, sized by pageSize (kept equal to $top); links stay on queryIndicators.
+    items, next_link = run.client.transport.collect("POST", run.client.url(*TI, "queryIndicators"), a.limit,
+                                                    body=criteria, body_top="pageSize", idempotent=True,
+                                                    next_link=a.next_link)
     return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
                      INDICATOR_HEADERS, next_link)
 
