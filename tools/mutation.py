@@ -1,0 +1,566 @@
+"""Sampled mutation testing of the integration module with cosmic-ray.
+
+    pip install -e '.[test,mutation]'
+    python tools/mutation.py --sample 150 --seed 7
+
+Configuration: [tool.cosmic-ray] in pyproject.toml (the module, the fast tests, the operators, the
+sample). Results: .mutation/report.md (one row per mutant: killed / survived / equivalent, file:line,
+region, the change), .mutation/report.json and cosmic-ray's session database .mutation/session.sqlite
+(`cr-report .mutation/session.sqlite` reads it). The score printed at the end is killed over
+non-equivalent mutants.
+
+How a run works:
+1. Map (cached in .mutation/, rebuilt when the module, the tests or the settings change): the fast tests
+   run once under coverage with per-test contexts, giving each module line the tests that execute it.
+2. Sample: every mutation the configured operators can make (cosmic-ray's core operators and the ones in
+   tools/mutation_operators.py) is enumerated; a seeded random sample is drawn from each `# region`
+   in proportion to its size, so commands, transport, credentials, fetch and mirroring are all in it.
+3. Each mutant is written into the module file in place (cosmic-ray's mutation engine and its
+   `restore_contents`, which puts the original back afterwards). In place matters: the tests load AzureSentinel/AzureSentinel.py by path
+   (runpy, spec_from_file_location), so a mutated copy elsewhere would never be run. Only the tests
+   that execute the mutated line run, fastest first, stopping at the first failure (-x).
+   A line that runs at import time (a constant, a default, a model field) selects the tests that
+   execute the lines which use the names it defines.
+4. Mutants listed in tools/equivalent_mutants.txt (by function, operator and the changed text, not by
+   line number) are not run and are left out of the score.
+
+If a run is killed hard (SIGKILL), the next run restores the module from .mutation/pristine.py first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import hashlib
+import json
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from cosmic_ray.ast import ast_nodes, get_ast
+from cosmic_ray.ast.ast_query import ASTQuery
+from cosmic_ray.plugins import get_operator
+from cosmic_ray.util import restore_contents
+from cosmic_ray.work_db import WorkDB
+from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem, WorkResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mutation_operators  # noqa: E402  (tools/ is not a package)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# region settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    module_path: Path
+    timeout: float
+    test_command: list[str]
+    operators: list[str]
+    tests: list[str]
+    deselect: list[str]
+    size: int
+    seed: int
+    map_workers: int
+    equivalents: Path
+    workdir: Path
+
+    @classmethod
+    def load(cls, pyproject: Path = ROOT / "pyproject.toml") -> Settings:
+        config = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["cosmic-ray"]
+        sample = config["sample"]
+        return cls(
+            module_path=ROOT / config["module-path"],
+            timeout=float(config["timeout"]),
+            test_command=config["test-command"].split(),
+            operators=list(sample["operators"]),
+            tests=list(sample["tests"]),
+            deselect=list(sample.get("deselect", [])),
+            size=int(sample["size"]),
+            seed=int(sample["seed"]),
+            map_workers=int(sample.get("map-workers", 2)),
+            equivalents=ROOT / sample["equivalents"],
+            workdir=ROOT / sample.get("workdir", ".mutation"),
+        )
+
+    def test_files(self) -> list[str]:
+        files = sorted({str(p.relative_to(ROOT)) for pattern in self.tests for p in ROOT.glob(pattern)})
+        if not files:
+            raise SystemExit(f"no test files match {self.tests}")
+        return files
+
+
+# endregion
+
+# region the coverage map: which tests execute each line
+
+
+@dataclass
+class CoverageMap:
+    lines: dict[int, list[str]]  # module line -> test node IDs that execute it
+    durations: dict[str, float]  # test node ID -> seconds (setup + call + teardown)
+    seconds: float = 0.0
+
+
+_DURATION = re.compile(r"^\s*([0-9.]+)s (setup|call|teardown)\s+(\S.*?)\s*$")
+
+
+def _fingerprint(settings: Settings) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([settings.tests, settings.deselect, settings.test_command]).encode())
+    for path in [settings.module_path, *sorted((ROOT / "tests").rglob("*")), *sorted((ROOT / "xsoar_local").rglob("*.py"))]:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_or_build_map(settings: Settings, rebuild: bool) -> CoverageMap:
+    cache = settings.workdir / "map.json"
+    fingerprint = _fingerprint(settings)
+    if cache.exists() and not rebuild:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("fingerprint") == fingerprint:
+            return CoverageMap({int(k): v for k, v in cached["lines"].items()}, cached["durations"], cached["seconds"])
+    print(f"mapping: the fast tests run once under coverage ({settings.map_workers} workers) ...", flush=True)
+    started = time.monotonic()
+    data_file = settings.workdir / "coverage.data"
+    for stale in settings.workdir.glob("coverage.data*"):
+        stale.unlink()
+    command = [sys.executable, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider",
+               "-n", str(settings.map_workers), f"--cov={settings.module_path.parent.relative_to(ROOT)}",
+               "--cov-context=test", "--cov-report=", "--durations=0", "--durations-min=0",
+               *settings.test_files(), *[arg for d in settings.deselect for arg in ("--deselect", d)]]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env={**_env(), "COVERAGE_FILE": str(data_file)})
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-4000:])
+        raise SystemExit("the fast tests fail on the unmutated module: fix them before measuring mutants")
+    durations: dict[str, float] = defaultdict(float)
+    for line in proc.stdout.splitlines():
+        match = _DURATION.match(line)
+        if match:
+            durations[match.group(3)] += float(match.group(1))
+    lines = _lines_to_tests(data_file, settings.module_path)
+    result = CoverageMap(lines, dict(durations), time.monotonic() - started)
+    cache.write_text(json.dumps({"fingerprint": fingerprint, "lines": lines, "durations": result.durations,
+                                 "seconds": result.seconds}), encoding="utf-8")
+    print(f"mapping: {len(durations)} tests in {result.seconds:.0f} s", flush=True)
+    return result
+
+
+def _lines_to_tests(data_file: Path, module_path: Path) -> dict[int, list[str]]:
+    import coverage
+
+    data = coverage.CoverageData(basename=str(data_file))
+    data.read()
+    measured = [f for f in data.measured_files() if Path(f).resolve() == module_path.resolve()]
+    if not measured:
+        raise SystemExit(f"coverage recorded nothing for {module_path}")
+    lines: dict[int, list[str]] = {}
+    for lineno, contexts in data.contexts_by_lineno(measured[0]).items():
+        tests = sorted({c.rsplit("|", 1)[0] for c in contexts if c})
+        if tests:
+            lines[lineno] = tests
+    return lines
+
+
+# endregion
+
+# region test selection
+
+
+class Selector:
+    """The tests worth running against a mutant of a given line range, fastest first."""
+
+    def __init__(self, source: str, cmap: CoverageMap):
+        self.cmap = cmap
+        self.source_lines = source.splitlines()
+        self.tree = ast.parse(source)
+        self.runtime_lines: set[int] = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                body = node.body if isinstance(node.body, list) else [node.body]
+                self.runtime_lines.update(range(body[0].lineno, node.end_lineno + 1))
+
+    def select(self, first: int, last: int) -> list[str]:
+        tests: set[str] = set()
+        for line in range(first, last + 1):
+            if line in self.runtime_lines:
+                tests.update(self.cmap.lines.get(line, ()))
+            else:
+                tests.update(self._import_time(line))
+        return sorted(tests, key=lambda t: (self.cmap.durations.get(t, 1.0), t))
+
+    def _import_time(self, line: int) -> set[str]:
+        """A line run at import: the tests that run the lines using what its statement defines."""
+        stmt, owner = self._statement_at(line)
+        if stmt is None:
+            return set()
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body_lines = range(stmt.body[0].lineno, stmt.end_lineno + 1)
+            return {t for n in body_lines for t in self.cmap.lines.get(n, ())}
+        names = {owner.name} if owner is not None else _bound_names(stmt)
+        if isinstance(stmt, ast.ClassDef):
+            names.add(stmt.name)
+        tests: set[str] = set()
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b") if names else None
+        for n, text in enumerate(self.source_lines, start=1):
+            if pattern is not None and n in self.runtime_lines and pattern.search(text):
+                tests.update(self.cmap.lines.get(n, ()))
+        return tests or set(self.cmap.durations)
+
+    def _statement_at(self, line: int):
+        """The module- or class-level statement holding `line`, and its class (or None)."""
+        for stmt in self.tree.body:
+            if _first_line(stmt) <= line <= stmt.end_lineno:
+                if isinstance(stmt, ast.ClassDef) and line > stmt.lineno:
+                    for inner in stmt.body:
+                        if _first_line(inner) <= line <= inner.end_lineno:
+                            return inner, stmt
+                return stmt, None
+        return None, None
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    decorators = getattr(stmt, "decorator_list", [])
+    return min([stmt.lineno, *[d.lineno for d in decorators]])
+
+
+def _bound_names(stmt: ast.stmt) -> set[str]:
+    names: set[str] = set()
+    targets = getattr(stmt, "targets", None) or [getattr(stmt, "target", None)]
+    for target in targets:
+        if target is not None:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+    return names
+
+
+# endregion
+
+# region mutants: enumerate, sample, describe
+
+
+@dataclass
+class Mutant:
+    spec: MutationSpec
+    region: str
+    line: int
+    key: str = ""
+    before: str = ""
+    after: str = ""
+    status: str = "pending"  # killed | survived | equivalent | incompetent
+    detail: str = ""
+    tests_selected: int = 0
+    seconds: float = 0.0
+    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    node: object = field(default=None, repr=False)  # the parso node the operator mutates
+    index: int = 0  # which of the operator's mutations of that node
+
+    def as_dict(self) -> dict:
+        fields = ("region", "line", "key", "before", "after", "status", "detail", "tests_selected", "seconds")
+        return {"operator": self.spec.operator_name, "function": self.spec.definition_name,
+                "occurrence": self.spec.occurrence, **{name: getattr(self, name) for name in fields}}
+
+
+def _regions(source: str) -> list[tuple[int, str]]:
+    marks = [(n, line.split("# region", 1)[1].strip()) for n, line in enumerate(source.splitlines(), start=1)
+             if line.startswith("# region")]
+    return marks or [(1, "module")]
+
+
+def _region_of(line: int, regions: list[tuple[int, str]]) -> str:
+    name = regions[0][1]
+    for start, region in regions:
+        if start <= line:
+            name = region
+    return name
+
+
+def enumerate_mutants(settings: Settings, source: str):
+    """Every mutation the configured operators can make, in cosmic-ray's occurrence order, and the tree."""
+    tree = get_ast(source)
+    operators = [(name, get_operator(name)()) for name in settings.operators]
+    occurrence = dict.fromkeys(settings.operators, 0)
+    regions = _regions(source)
+    lines = source.splitlines()
+    mutants: list[Mutant] = []
+    for node in ast_nodes(tree):
+        for name, operator in operators:
+            for index, (start, end) in enumerate(operator.mutation_positions(node)):
+                spec = MutationSpec(module_path=settings.module_path, operator_name=name,
+                                    occurrence=occurrence[name], start_pos=start, end_pos=end,
+                                    definition_name=ASTQuery(node).get_definition_name())
+                occurrence[name] += 1
+                if "pragma: no mutate" not in lines[start[0] - 1]:
+                    mutants.append(Mutant(spec, _region_of(start[0], regions), start[0], node=node, index=index))
+    return mutants, tree
+
+
+def draw_sample(mutants: list[Mutant], size: int, seed: int) -> list[Mutant]:
+    """A seeded sample, each region's share in proportion to its number of mutants (at least one)."""
+    by_region: dict[str, list[Mutant]] = defaultdict(list)
+    for mutant in mutants:
+        by_region[mutant.region].append(mutant)
+    size = min(size, len(mutants))
+    exact = {region: size * len(group) / len(mutants) for region, group in by_region.items()}
+    shares = {region: max(1, int(value)) for region, value in exact.items()}
+    for region in sorted(exact, key=lambda r: exact[r] - int(exact[r]), reverse=True):
+        if sum(shares.values()) >= size:
+            break
+        shares[region] += 1
+    rng = random.Random(seed)
+    sample = [m for region in sorted(by_region) for m in rng.sample(by_region[region], min(shares[region], len(by_region[region])))]
+    return sorted(sample, key=lambda m: (m.line, m.spec.operator_name, m.spec.occurrence))
+
+
+def mutated_source(tree, mutant: Mutant) -> str:
+    """The module's code with this one mutation, made on the shared parse tree and then undone.
+
+    The same edit cosmic-ray's MutationVisitor makes (the operator's `mutate` on the node at that
+    occurrence), without parsing the whole module again for every mutant.
+    """
+    node, parent = mutant.node, mutant.node.parent
+    saved = [(n, n.parent, list(getattr(n, "children", ())), getattr(n, "value", None), getattr(n, "prefix", None))
+             for n in ast_nodes(node)]
+    siblings = list(parent.children)
+    try:
+        replacement = get_operator(mutant.spec.operator_name)().mutate(node, mutant.index)
+        position = next(i for i, child in enumerate(parent.children) if child is node)
+        parent.children[position:position + 1] = [] if replacement is None else [replacement]
+        return tree.get_code()
+    finally:
+        parent.children = siblings
+        for n, n_parent, children, value, prefix in saved:
+            n.parent = n_parent
+            if hasattr(n, "children"):
+                n.children = children
+            else:
+                n.value, n.prefix = value, prefix
+
+
+def describe(mutant: Mutant, source: str, tree) -> str | None:
+    """Fill in the changed text and the stable key; returns the mutated source (None if no change)."""
+    mutated = mutated_source(tree, mutant)
+    if mutated == source:
+        return None
+    old, new = source.splitlines(), mutated.splitlines()
+    before, after = [], []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag != "equal":
+            before += [line.strip() for line in old[i1:i2]]
+            after += [line.strip() for line in new[j1:j2]]
+    mutant.before, mutant.after = " ".join(before), " ".join(after)
+    mutant.key = " | ".join([mutant.spec.definition_name or "<module>", mutant.spec.operator_name,
+                             f"{mutant.before} => {mutant.after}"])
+    return mutated
+
+
+def load_equivalents(path: Path) -> dict[str, str]:
+    """function | operator | before => after | why it is equivalent  (one per line, # comments)."""
+    equivalents: dict[str, str] = {}
+    if not path.exists():
+        return equivalents
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        parts = raw.split(" | ")
+        if len(parts) < 4:
+            raise SystemExit(f"{path}: expected 'function | operator | before => after | reason': {raw!r}")
+        equivalents[" | ".join(parts[:-1]).strip()] = parts[-1].strip()
+    return equivalents
+
+
+# endregion
+
+# region running one mutant
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+_FAILED = re.compile(r"^(FAILED|ERROR) (\S+)")
+
+
+def run_mutant(mutant: Mutant, mutated: str, tests: list[str], settings: Settings, cmap: CoverageMap) -> None:
+    mutant.tests_selected = len(tests)
+    try:
+        compile(mutated, str(settings.module_path), "exec")
+    except SyntaxError as exc:
+        mutant.status, mutant.detail = "incompetent", f"does not compile: {exc.msg}"
+        return
+    if not tests:
+        mutant.status, mutant.detail = "survived", "no fast test executes this line"
+        return
+    expected = sum(cmap.durations.get(t, 1.0) for t in tests)
+    timeout = min(settings.timeout, 20 + 4 * expected)
+    started = time.monotonic()
+    with restore_contents(settings.module_path):  # cosmic-ray's: the original goes back whatever happens
+        settings.module_path.write_text(mutated, encoding="utf-8")
+        try:
+            proc = subprocess.run([*settings.test_command, *tests], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=timeout, env=_env())
+        except subprocess.TimeoutExpired:
+            proc = None
+    mutant.seconds = time.monotonic() - started
+    if proc is None:
+        mutant.status, mutant.detail = "killed", f"timeout after {timeout:.0f} s"
+    elif proc.returncode == 0:
+        mutant.status = "survived"
+    elif proc.returncode in (1, 2):  # 1: a test failed; 2: a test module failed to import the mutant
+        failed = [m.group(2) for m in map(_FAILED.match, proc.stdout.splitlines()) if m]
+        mutant.status, mutant.detail = "killed", (failed[0] if failed else f"exit {proc.returncode}")
+    else:
+        mutant.status, mutant.detail = "incompetent", f"pytest exit {proc.returncode}: {proc.stdout[-300:]!r}"
+
+
+class PristineGuard:
+    """Keeps a copy of the module while mutants are written into it; restores it after a hard kill."""
+
+    def __init__(self, settings: Settings):
+        self.module = settings.module_path
+        self.copy = settings.workdir / "pristine.py"
+
+    def __enter__(self):
+        if self.copy.exists():
+            print(f"restoring {self.module.relative_to(ROOT)} from an interrupted run", flush=True)
+            self.module.write_bytes(self.copy.read_bytes())
+        self.copy.write_bytes(self.module.read_bytes())
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        return self
+
+    def __exit__(self, *exc):
+        self.module.write_bytes(self.copy.read_bytes())
+        self.copy.unlink()
+        return False
+
+
+def _raise_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+# endregion
+
+# region report
+
+
+def score(sample: list[Mutant]) -> dict[str, int | float]:
+    counts = {status: sum(m.status == status for m in sample)
+              for status in ("killed", "survived", "equivalent", "incompetent")}
+    scored = counts["killed"] + counts["survived"]
+    return {**counts, "non_equivalent": scored, "score": round(100 * counts["killed"] / scored, 1) if scored else 0.0}
+
+
+def write_report(sample: list[Mutant], settings: Settings, seed: int, seconds: float, cmap: CoverageMap) -> str:
+    result = score(sample)
+    module = settings.module_path.relative_to(ROOT)
+    summary = (f"{result['killed']} killed of {result['non_equivalent']} non-equivalent mutants = {result['score']}% "
+               f"({result['equivalent']} equivalent, {result['survived']} survived, "
+               f"{result['incompetent']} incompetent); sample {len(sample)}, seed {seed}, "
+               f"{seconds / 60:.1f} min ({cmap.seconds / 60:.1f} min of it mapping)")
+    rows = ["| # | status | where | region | function | operator | change | note |",
+            "|---|---|---|---|---|---|---|---|"]
+    for n, m in enumerate(sample, start=1):
+        change = f"`{m.before}` → `{m.after}`".replace("|", "\\|")
+        rows.append(f"| {n} | {m.status} | {module}:{m.line} | {m.region} | {m.spec.definition_name or ''} | "
+                    f"{m.spec.operator_name} | {change} | {m.detail.replace('|', '/')} |")
+    survivors = [m.key for m in sample if m.status == "survived"]
+    text = "\n".join([f"# Mutation report ({date.today().isoformat()})", "", summary, "", *rows, "",
+                      "## Survivors (keys for tools/equivalent_mutants.txt)", "", *[f"    {k}" for k in survivors], ""])
+    (settings.workdir / "report.md").write_text(text, encoding="utf-8")
+    (settings.workdir / "report.json").write_text(json.dumps({
+        "date": date.today().isoformat(), "seed": seed, "sample": len(sample), "seconds": round(seconds),
+        **result, "mutants": [m.as_dict() for m in sample]}, indent=1), encoding="utf-8")
+    return summary
+
+
+def record_session(sample: list[Mutant], settings: Settings) -> None:
+    """cosmic-ray's own session database, for `cr-report` / `cr-html`."""
+    path = settings.workdir / "session.sqlite"
+    path.unlink(missing_ok=True)
+    outcomes = {"killed": TestOutcome.KILLED, "survived": TestOutcome.SURVIVED,
+                "incompetent": TestOutcome.INCOMPETENT}
+    db = WorkDB(path, WorkDB.Mode.create)
+    try:
+        db.add_work_items(WorkItem.single(m.job_id, m.spec) for m in sample)
+        for m in sample:
+            if m.status == "equivalent":
+                result = WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=m.detail)
+            else:
+                result = WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcomes[m.status],
+                                    output=m.detail, diff=f"{m.before}\n=> {m.after}")
+            db.set_result(m.job_id, result)
+    finally:
+        db.close()
+
+
+# endregion
+
+# region main
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings.load()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", type=int, default=settings.size, help="how many mutants (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=settings.seed, help="the sample's seed (default %(default)s)")
+    parser.add_argument("--only", metavar="REGEX", help="run only the sampled mutants whose key matches")
+    parser.add_argument("--list", action="store_true", help="print the sample's keys and stop")
+    parser.add_argument("--rebuild-map", action="store_true", help="re-run the coverage map even if cached")
+    args = parser.parse_args(argv)
+
+    settings.workdir.mkdir(exist_ok=True)
+    mutation_operators.register()
+    started = time.monotonic()
+    with PristineGuard(settings):
+        source = settings.module_path.read_text(encoding="utf-8")
+        mutants, tree = enumerate_mutants(settings, source)
+        sample = draw_sample(mutants, args.sample, args.seed)
+        mutated_sources = {id(m): describe(m, source, tree) for m in sample}
+        if args.list:
+            for m in sample:
+                print(f"{m.line:5} {m.region:40} {m.key}")
+            return 0
+        cmap = load_or_build_map(settings, args.rebuild_map)
+        selector = Selector(source, cmap)
+        equivalents = load_equivalents(settings.equivalents)
+        print(f"{len(mutants)} mutants, {len(sample)} sampled (seed {args.seed}) "
+              f"from {len({m.region for m in sample})} regions", flush=True)
+        for n, m in enumerate(sample, start=1):
+            mutated = mutated_sources[id(m)]
+            if mutated is None:
+                m.status, m.detail = "incompetent", "the operator made no change"
+            elif m.key in equivalents:
+                m.status, m.detail = "equivalent", equivalents[m.key]
+            elif args.only and not re.search(args.only, m.key):
+                m.status, m.detail = "incompetent", "not run (--only)"
+            else:
+                run_mutant(m, mutated, selector.select(m.spec.start_pos[0], m.spec.end_pos[0]), settings, cmap)
+            print(f"[{n:3}/{len(sample)}] {m.status:11} {m.line:5} {m.key[:150]}  {m.detail[:80]}", flush=True)
+    seconds = time.monotonic() - started
+    record_session(sample, settings)
+    print(write_report(sample, settings, args.seed, seconds, cmap))
+    print(f"report: {(settings.workdir / 'report.md').relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+# endregion
