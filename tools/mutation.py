@@ -10,21 +10,22 @@ region, the change), .mutation/report.json and cosmic-ray's session database .mu
 non-equivalent mutants.
 
 How a run works:
-1. Map (cached in .mutation/, rebuilt when the module, the tests or the settings change): the fast tests
-   run once under coverage with per-test contexts, giving each module line the tests that execute it.
+1. Map (cached in .mutation/map.json per test file; a test file is mapped again when it changes, all of
+   them when the module or the shared test code changes): the fast tests run under coverage with
+   per-test contexts, giving each module line the tests that execute it, and each test its duration.
 2. Sample: every mutation the configured operators can make (cosmic-ray's core operators and the ones in
    tools/mutation_operators.py) is enumerated; a seeded random sample is drawn from each `# region`
    in proportion to its size, so commands, transport, credentials, fetch and mirroring are all in it.
-3. Each mutant is written into the module file in place (cosmic-ray's mutation engine and its
-   `restore_contents`, which puts the original back afterwards). In place matters: the tests load AzureSentinel/AzureSentinel.py by path
-   (runpy, spec_from_file_location), so a mutated copy elsewhere would never be run. Only the tests
-   that execute the mutated line run, fastest first, stopping at the first failure (-x).
-   A line that runs at import time (a constant, a default, a model field) selects the tests that
-   execute the lines which use the names it defines.
+3. Each mutant is written, in place, into the module file of a scratch copy of the project
+   (.mutation/tree-N, one per worker; cosmic-ray's `restore_contents` puts the original back). In
+   place matters: the tests load AzureSentinel/AzureSentinel.py by path (runpy,
+   spec_from_file_location, relative to xsoar_local), so the mutant must be the file at that path; in a
+   copy it is, and the working tree is never touched. Only the tests that execute the mutated line
+   run, fastest first, stopping at the first failure (-x), within a time cap per mutant. A line that
+   runs at import time (a constant, a default, a model field) selects the tests that execute the
+   lines which use the names it defines.
 4. Mutants listed in tools/equivalent_mutants.txt (by function, operator and the changed text, not by
    line number) are not run and are left out of the score.
-
-If a run is killed hard (SIGKILL), the next run restores the module from .mutation/pristine.py first.
 """
 
 from __future__ import annotations
@@ -34,15 +35,18 @@ import ast
 import difflib
 import hashlib
 import json
+import os
+import queue
 import random
 import re
-import signal
+import shutil
 import subprocess
 import sys
 import time
 import tomllib
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -58,13 +62,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mutation_operators  # noqa: E402  (tools/ is not a package)
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRATCH_IGNORE = shutil.ignore_patterns(".git", ".venv", ".ci-venv*", ".mutation", "__pycache__", "*.egg-info",
+                                        ".pytest_cache", "*.sqlite")
 
 # region settings
 
 
 @dataclass(frozen=True)
 class Settings:
-    module_path: Path
+    module: str  # the module's path relative to the project root
     timeout: float
     test_command: list[str]
     operators: list[str]
@@ -72,7 +78,8 @@ class Settings:
     deselect: list[str]
     size: int
     seed: int
-    map_workers: int
+    workers: int
+    max_test_seconds: float
     equivalents: Path
     workdir: Path
 
@@ -81,7 +88,7 @@ class Settings:
         config = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["cosmic-ray"]
         sample = config["sample"]
         return cls(
-            module_path=ROOT / config["module-path"],
+            module=config["module-path"],
             timeout=float(config["timeout"]),
             test_command=config["test-command"].split(),
             operators=list(sample["operators"]),
@@ -89,16 +96,33 @@ class Settings:
             deselect=list(sample.get("deselect", [])),
             size=int(sample["size"]),
             seed=int(sample["seed"]),
-            map_workers=int(sample.get("map-workers", 2)),
+            workers=int(sample.get("workers", 2)),
+            max_test_seconds=float(sample.get("max-test-seconds", 60)),
             equivalents=ROOT / sample["equivalents"],
             workdir=ROOT / sample.get("workdir", ".mutation"),
         )
+
+    @property
+    def module_path(self) -> Path:
+        return ROOT / self.module
 
     def test_files(self) -> list[str]:
         files = sorted({str(p.relative_to(ROOT)) for pattern in self.tests for p in ROOT.glob(pattern)})
         if not files:
             raise SystemExit(f"no test files match {self.tests}")
         return files
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def scratch_tree(settings: Settings, number: int) -> Path:
+    """A fresh copy of the project (without .git and virtual environments) for one worker."""
+    tree = settings.workdir / f"tree-{number}"
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(ROOT, tree, ignore=SCRATCH_IGNORE, symlinks=True)
+    return tree
 
 
 # endregion
@@ -110,41 +134,72 @@ class Settings:
 class CoverageMap:
     lines: dict[int, list[str]]  # module line -> test node IDs that execute it
     durations: dict[str, float]  # test node ID -> seconds (setup + call + teardown)
-    seconds: float = 0.0
+    seconds: float = 0.0  # how long mapping took in this run
 
 
 _DURATION = re.compile(r"^\s*([0-9.]+)s (setup|call|teardown)\s+(\S.*?)\s*$")
 
 
-def _fingerprint(settings: Settings) -> str:
-    digest = hashlib.sha256()
-    digest.update(json.dumps([settings.tests, settings.deselect, settings.test_command]).encode())
-    for path in [settings.module_path, *sorted((ROOT / "tests").rglob("*")), *sorted((ROOT / "xsoar_local").rglob("*.py"))]:
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
+def _digest(paths: list[Path], extra: object = None) -> str:
+    digest = hashlib.sha256(json.dumps(extra).encode())
+    for path in paths:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
+def _shared_inputs(settings: Settings, test_files: list[str]) -> list[Path]:
+    """What every test depends on: the module, the test helpers and data, the local platform."""
+    tests_dir = ROOT / "tests"
+    shared = [p for p in sorted(tests_dir.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
+              and str(p.relative_to(ROOT)) not in test_files and not p.name.startswith("test_")]
+    return [settings.module_path, *shared, *sorted((ROOT / "xsoar_local").rglob("*.py")),
+            *sorted((ROOT / "sentinel_emulator").rglob("*.py"))]
+
+
 def load_or_build_map(settings: Settings, rebuild: bool) -> CoverageMap:
-    cache = settings.workdir / "map.json"
-    fingerprint = _fingerprint(settings)
-    if cache.exists() and not rebuild:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("fingerprint") == fingerprint:
-            return CoverageMap({int(k): v for k, v in cached["lines"].items()}, cached["durations"], cached["seconds"])
-    print(f"mapping: the fast tests run once under coverage ({settings.map_workers} workers) ...", flush=True)
+    """The map, re-measuring only the test files that changed since it was cached."""
+    cache_path = settings.workdir / "map.json"
+    files = settings.test_files()
+    base = _digest(_shared_inputs(settings, files), [settings.deselect, settings.test_command])
+    cache = json.loads(cache_path.read_text(encoding="utf-8")) if cache_path.exists() and not rebuild else {}
+    if cache.get("base") != base:
+        cache = {"base": base, "files": {}}
+    digests = {f: _digest([ROOT / f]) for f in files}
+    stale = [f for f in files if cache["files"].get(f, {}).get("digest") != digests[f]]
     started = time.monotonic()
+    if stale:
+        print(f"mapping {len(stale)} test file(s) under coverage ...", flush=True)
+        lines, durations = _measure(settings, stale)
+        for f in stale:
+            mine = {t for t in durations if t.startswith(f + "::")}
+            cache["files"][f] = {"digest": digests[f], "durations": {t: durations[t] for t in mine},
+                                 "lines": {str(n): [t for t in ts if t in mine] for n, ts in lines.items()
+                                           if any(t in mine for t in ts)}}
+        cache["files"] = {f: v for f, v in cache["files"].items() if f in digests}
+        cache_path.write_text(json.dumps(cache), encoding="utf-8")
+    merged: dict[int, list[str]] = defaultdict(list)
+    durations: dict[str, float] = {}
+    for entry in cache["files"].values():
+        durations.update(entry["durations"])
+        for n, tests in entry["lines"].items():
+            merged[int(n)].extend(tests)
+    seconds = time.monotonic() - started
+    if stale:
+        print(f"mapping: {len(durations)} tests, {seconds:.0f} s", flush=True)
+    return CoverageMap(dict(merged), durations, seconds)
+
+
+def _measure(settings: Settings, test_files: list[str]) -> tuple[dict[int, list[str]], dict[str, float]]:
     data_file = settings.workdir / "coverage.data"
     for stale in settings.workdir.glob("coverage.data*"):
         stale.unlink()
     command = [sys.executable, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider",
-               "-n", str(settings.map_workers), f"--cov={settings.module_path.parent.relative_to(ROOT)}",
+               "-n", str(max(1, settings.workers)), f"--cov={settings.module_path.parent.relative_to(ROOT)}",
                "--cov-context=test", "--cov-report=", "--durations=0", "--durations-min=0",
-               *settings.test_files(), *[arg for d in settings.deselect for arg in ("--deselect", d)]]
+               *test_files, *[arg for d in settings.deselect for arg in ("--deselect", d)]]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                           env={**_env(), "COVERAGE_FILE": str(data_file)})
-    if proc.returncode != 0:
+    if proc.returncode not in (0, 5):
         sys.stdout.write(proc.stdout[-4000:])
         raise SystemExit("the fast tests fail on the unmutated module: fix them before measuring mutants")
     durations: dict[str, float] = defaultdict(float)
@@ -152,12 +207,7 @@ def load_or_build_map(settings: Settings, rebuild: bool) -> CoverageMap:
         match = _DURATION.match(line)
         if match:
             durations[match.group(3)] += float(match.group(1))
-    lines = _lines_to_tests(data_file, settings.module_path)
-    result = CoverageMap(lines, dict(durations), time.monotonic() - started)
-    cache.write_text(json.dumps({"fingerprint": fingerprint, "lines": lines, "durations": result.durations,
-                                 "seconds": result.seconds}), encoding="utf-8")
-    print(f"mapping: {len(durations)} tests in {result.seconds:.0f} s", flush=True)
-    return result
+    return _lines_to_tests(data_file, settings.module_path), dict(durations)
 
 
 def _lines_to_tests(data_file: Path, module_path: Path) -> dict[int, list[str]]:
@@ -167,7 +217,7 @@ def _lines_to_tests(data_file: Path, module_path: Path) -> dict[int, list[str]]:
     data.read()
     measured = [f for f in data.measured_files() if Path(f).resolve() == module_path.resolve()]
     if not measured:
-        raise SystemExit(f"coverage recorded nothing for {module_path}")
+        return {}
     lines: dict[int, list[str]] = {}
     for lineno, contexts in data.contexts_by_lineno(measured[0]).items():
         tests = sorted({c.rsplit("|", 1)[0] for c in contexts if c})
@@ -194,14 +244,22 @@ class Selector:
                 body = node.body if isinstance(node.body, list) else [node.body]
                 self.runtime_lines.update(range(body[0].lineno, node.end_lineno + 1))
 
-    def select(self, first: int, last: int) -> list[str]:
+    def select(self, first: int, last: int, max_seconds: float) -> tuple[list[str], int]:
+        """(the tests to run, fastest first, within `max_seconds` of mapped time; how many qualified)."""
         tests: set[str] = set()
         for line in range(first, last + 1):
             if line in self.runtime_lines:
                 tests.update(self.cmap.lines.get(line, ()))
             else:
                 tests.update(self._import_time(line))
-        return sorted(tests, key=lambda t: (self.cmap.durations.get(t, 1.0), t))
+        ordered = sorted(tests, key=lambda t: (self.cmap.durations.get(t, 1.0), t))
+        chosen, spent = [], 0.0
+        for test in ordered:
+            spent += self.cmap.durations.get(test, 1.0)
+            if chosen and spent > max_seconds:
+                break
+            chosen.append(test)
+        return chosen, len(ordered)
 
     def _import_time(self, line: int) -> set[str]:
         """A line run at import: the tests that run the lines using what its statement defines."""
@@ -388,20 +446,17 @@ def load_equivalents(path: Path) -> dict[str, str]:
 
 # region running one mutant
 
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-
-
 _FAILED = re.compile(r"^(FAILED|ERROR) (\S+)")
 
 
-def run_mutant(mutant: Mutant, mutated: str, tests: list[str], settings: Settings, cmap: CoverageMap) -> None:
+def run_mutant(mutant: Mutant, mutated: str, tests: list[str], qualified: int, tree: Path, settings: Settings,
+               cmap: CoverageMap) -> None:
+    """Write the mutant into `tree`'s copy of the module, run `tests` there, and record the outcome."""
     mutant.tests_selected = len(tests)
+    capped = f" (capped: the fastest {len(tests)} of the {qualified} tests that execute it)" \
+        if len(tests) < qualified else ""
     try:
-        compile(mutated, str(settings.module_path), "exec")
+        compile(mutated, settings.module, "exec")
     except SyntaxError as exc:
         mutant.status, mutant.detail = "incompetent", f"does not compile: {exc.msg}"
         return
@@ -409,12 +464,13 @@ def run_mutant(mutant: Mutant, mutated: str, tests: list[str], settings: Setting
         mutant.status, mutant.detail = "survived", "no fast test executes this line"
         return
     expected = sum(cmap.durations.get(t, 1.0) for t in tests)
-    timeout = min(settings.timeout, 20 + 4 * expected)
+    timeout = min(settings.timeout, 30 + 4 * expected)
+    module = tree / settings.module
     started = time.monotonic()
-    with restore_contents(settings.module_path):  # cosmic-ray's: the original goes back whatever happens
-        settings.module_path.write_text(mutated, encoding="utf-8")
+    with restore_contents(module):  # cosmic-ray's: the original goes back whatever happens
+        module.write_text(mutated, encoding="utf-8")
         try:
-            proc = subprocess.run([*settings.test_command, *tests], cwd=ROOT, capture_output=True, text=True,
+            proc = subprocess.run([*settings.test_command, *tests], cwd=tree, capture_output=True, text=True,
                                   timeout=timeout, env=_env())
         except subprocess.TimeoutExpired:
             proc = None
@@ -422,7 +478,7 @@ def run_mutant(mutant: Mutant, mutated: str, tests: list[str], settings: Setting
     if proc is None:
         mutant.status, mutant.detail = "killed", f"timeout after {timeout:.0f} s"
     elif proc.returncode == 0:
-        mutant.status = "survived"
+        mutant.status, mutant.detail = "survived", f"{len(tests)} tests passed{capped}"
     elif proc.returncode in (1, 2):  # 1: a test failed; 2: a test module failed to import the mutant
         failed = [m.group(2) for m in map(_FAILED.match, proc.stdout.splitlines()) if m]
         mutant.status, mutant.detail = "killed", (failed[0] if failed else f"exit {proc.returncode}")
@@ -430,29 +486,25 @@ def run_mutant(mutant: Mutant, mutated: str, tests: list[str], settings: Setting
         mutant.status, mutant.detail = "incompetent", f"pytest exit {proc.returncode}: {proc.stdout[-300:]!r}"
 
 
-class PristineGuard:
-    """Keeps a copy of the module while mutants are written into it; restores it after a hard kill."""
+class Workers:
+    """One scratch copy of the project per worker; each mutant borrows a free one."""
 
     def __init__(self, settings: Settings):
-        self.module = settings.module_path
-        self.copy = settings.workdir / "pristine.py"
+        self.count = max(1, settings.workers)
+        self.free: queue.Queue[Path] = queue.Queue()
+        for number in range(1, self.count + 1):
+            self.free.put(scratch_tree(settings, number))
 
-    def __enter__(self):
-        if self.copy.exists():
-            print(f"restoring {self.module.relative_to(ROOT)} from an interrupted run", flush=True)
-            self.module.write_bytes(self.copy.read_bytes())
-        self.copy.write_bytes(self.module.read_bytes())
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-        return self
+    def run(self, job, items):
+        def borrowed(item):
+            tree = self.free.get()
+            try:
+                return job(item, tree)
+            finally:
+                self.free.put(tree)
 
-    def __exit__(self, *exc):
-        self.module.write_bytes(self.copy.read_bytes())
-        self.copy.unlink()
-        return False
-
-
-def _raise_interrupt(_signum, _frame):
-    raise KeyboardInterrupt
+        with ThreadPoolExecutor(max_workers=self.count) as pool:
+            yield from pool.map(borrowed, items)
 
 
 # endregion
@@ -522,37 +574,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=settings.seed, help="the sample's seed (default %(default)s)")
     parser.add_argument("--only", metavar="REGEX", help="run only the sampled mutants whose key matches")
     parser.add_argument("--list", action="store_true", help="print the sample's keys and stop")
-    parser.add_argument("--rebuild-map", action="store_true", help="re-run the coverage map even if cached")
+    parser.add_argument("--rebuild-map", action="store_true", help="measure every test file again")
+    parser.add_argument("--max-test-seconds", type=float, default=settings.max_test_seconds,
+                        help="mapped test time per mutant (default %(default)s)")
     args = parser.parse_args(argv)
 
     settings.workdir.mkdir(exist_ok=True)
     mutation_operators.register()
     started = time.monotonic()
-    with PristineGuard(settings):
-        source = settings.module_path.read_text(encoding="utf-8")
-        mutants, tree = enumerate_mutants(settings, source)
-        sample = draw_sample(mutants, args.sample, args.seed)
-        mutated_sources = {id(m): describe(m, source, tree) for m in sample}
-        if args.list:
-            for m in sample:
-                print(f"{m.line:5} {m.region:40} {m.key}")
-            return 0
-        cmap = load_or_build_map(settings, args.rebuild_map)
-        selector = Selector(source, cmap)
-        equivalents = load_equivalents(settings.equivalents)
-        print(f"{len(mutants)} mutants, {len(sample)} sampled (seed {args.seed}) "
-              f"from {len({m.region for m in sample})} regions", flush=True)
-        for n, m in enumerate(sample, start=1):
-            mutated = mutated_sources[id(m)]
-            if mutated is None:
-                m.status, m.detail = "incompetent", "the operator made no change"
-            elif m.key in equivalents:
-                m.status, m.detail = "equivalent", equivalents[m.key]
-            elif args.only and not re.search(args.only, m.key):
-                m.status, m.detail = "incompetent", "not run (--only)"
-            else:
-                run_mutant(m, mutated, selector.select(m.spec.start_pos[0], m.spec.end_pos[0]), settings, cmap)
-            print(f"[{n:3}/{len(sample)}] {m.status:11} {m.line:5} {m.key[:150]}  {m.detail[:80]}", flush=True)
+    source = settings.module_path.read_text(encoding="utf-8")
+    mutants, tree = enumerate_mutants(settings, source)
+    sample = draw_sample(mutants, args.sample, args.seed)
+    mutated_sources = {id(m): describe(m, source, tree) for m in sample}
+    if args.list:
+        for m in sample:
+            print(f"{m.line:5} {m.region:40} {m.key}")
+        return 0
+    cmap = load_or_build_map(settings, args.rebuild_map)
+    selector = Selector(source, cmap)
+    equivalents = load_equivalents(settings.equivalents)
+    print(f"{len(mutants)} mutants, {len(sample)} sampled (seed {args.seed}) from {len({m.region for m in sample})} "
+          f"regions; {settings.workers} workers", flush=True)
+
+    def job(m: Mutant, scratch: Path) -> Mutant:
+        mutated = mutated_sources[id(m)]
+        if mutated is None:
+            m.status, m.detail = "incompetent", "the operator made no change"
+        elif m.key in equivalents:
+            m.status, m.detail = "equivalent", equivalents[m.key]
+        elif args.only and not re.search(args.only, m.key):
+            m.status, m.detail = "incompetent", "not run (--only)"
+        else:
+            tests, qualified = selector.select(m.spec.start_pos[0], m.spec.end_pos[0], args.max_test_seconds)
+            run_mutant(m, mutated, tests, qualified, scratch, settings, cmap)
+        return m
+
+    for n, m in enumerate(Workers(settings).run(job, sample), start=1):
+        print(f"[{n:3}/{len(sample)}] {m.status:11} {m.line:5} {m.seconds:5.1f}s {m.key[:140]}  {m.detail[:90]}",
+              flush=True)
     seconds = time.monotonic() - started
     record_session(sample, settings)
     print(write_report(sample, settings, args.seed, seconds, cmap))
