@@ -257,6 +257,7 @@ def test_an_empty_200_is_an_error_but_an_empty_delete_is_fine(m):
     (403, "give the app registration or managed identity the Microsoft Sentinel Contributor (or Responder) role "
           "on the workspace"),
     (404, "check the ID, the subscription ID, the resource group name and the workspace name"),
+    (409, "the resource was changed by someone else at the same time; run the command again"),
     (405, "check the request"),
     (501, "Azure had a transient failure; try again in a few minutes"),
 ])

@@ -135,6 +135,19 @@ class CoverageMap:
     lines: dict[int, list[str]]  # module line -> test node IDs that execute it
     durations: dict[str, float]  # test node ID -> seconds (setup + call + teardown)
     seconds: float = 0.0  # how long mapping took in this run
+    alone: dict[str, bool] = field(default_factory=dict)  # test -> passes when run by itself (checked lazily)
+    cache_path: Path | None = None
+
+    def save_alone(self) -> None:
+        """Keep the verdicts of the tests checked alone, per test file (dropped when the file changes)."""
+        if self.cache_path is None or not self.alone:
+            return
+        cache = json.loads(self.cache_path.read_text(encoding="utf-8"))
+        for test, verdict in self.alone.items():
+            entry = cache["files"].get(test.split("::", 1)[0])
+            if entry is not None:
+                entry.setdefault("alone", {})[test] = verdict
+        self.cache_path.write_text(json.dumps(cache), encoding="utf-8")
 
 
 _DURATION = re.compile(r"^\s*([0-9.]+)s (setup|call|teardown)\s+(\S.*?)\s*$")
@@ -179,14 +192,16 @@ def load_or_build_map(settings: Settings, rebuild: bool) -> CoverageMap:
         cache_path.write_text(json.dumps(cache), encoding="utf-8")
     merged: dict[int, list[str]] = defaultdict(list)
     durations: dict[str, float] = {}
+    alone: dict[str, bool] = {}
     for entry in cache["files"].values():
         durations.update(entry["durations"])
+        alone.update(entry.get("alone", {}))
         for n, tests in entry["lines"].items():
             merged[int(n)].extend(tests)
     seconds = time.monotonic() - started
     if stale:
         print(f"mapping: {len(durations)} tests, {seconds:.0f} s", flush=True)
-    return CoverageMap(dict(merged), durations, seconds)
+    return CoverageMap(dict(merged), durations, seconds, alone, cache_path)
 
 
 def _measure(settings: Settings, test_files: list[str]) -> tuple[dict[int, list[str]], dict[str, float]]:
@@ -232,27 +247,55 @@ def _lines_to_tests(data_file: Path, module_path: Path) -> dict[int, list[str]]:
 
 
 class Selector:
-    """The tests worth running against a mutant of a given line range, fastest first."""
+    """The tests worth running against a mutant of a given line range, most likely killers first.
+
+    Candidates are the tests that execute the mutated lines (for an import-time line: the lines that use
+    what it defines). They are ordered by
+    1. how often they killed earlier mutants of the same function in this run,
+    2. relevance: the tests that reach the rarely-run lines of the enclosing function (its branches,
+       its error paths) are the ones that look at what that function does; each line of the function a
+       test executes counts 1 / (the number of tests that execute it),
+    3. speed;
+    and cut off at `max_seconds` of mapped test time.
+    """
 
     def __init__(self, source: str, cmap: CoverageMap):
         self.cmap = cmap
         self.source_lines = source.splitlines()
         self.tree = ast.parse(source)
+        self.functions: list[tuple[int, int]] = []  # (first body line, last line) of every function
         self.runtime_lines: set[int] = set()
         for node in ast.walk(self.tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 body = node.body if isinstance(node.body, list) else [node.body]
                 self.runtime_lines.update(range(body[0].lineno, node.end_lineno + 1))
+                if not isinstance(node, ast.Lambda):
+                    self.functions.append((node.lineno, node.end_lineno))
+        self.kills: dict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.unreliable = {test for test, ok in cmap.alone.items() if not ok}
 
-    def select(self, first: int, last: int, max_seconds: float) -> tuple[list[str], int]:
-        """(the tests to run, fastest first, within `max_seconds` of mapped time; how many qualified)."""
+    def record_kill(self, scope: str, test: str) -> None:
+        self.kills[scope][test] += 1
+
+    def select(self, first: int, last: int, scope: str, max_seconds: float) -> tuple[list[str], int]:
+        """(the tests to run, within `max_seconds` of mapped time; how many qualified)."""
         tests: set[str] = set()
+        using: set[int] = set()
         for line in range(first, last + 1):
             if line in self.runtime_lines:
                 tests.update(self.cmap.lines.get(line, ()))
+                using.add(line)
             else:
-                tests.update(self._import_time(line))
-        ordered = sorted(tests, key=lambda t: (self.cmap.durations.get(t, 1.0), t))
+                lines = self._import_time(line)
+                using.update(lines)
+                tests.update(t for n in lines for t in self.cmap.lines.get(n, ()))
+        if not tests and any(line not in self.runtime_lines for line in range(first, last + 1)):
+            tests = set(self.cmap.durations)  # nothing found that uses it: every test
+        tests -= self.unreliable
+        relevance = self._relevance(using)
+        kills = self.kills[scope]
+        ordered = sorted(tests, key=lambda t: (-kills.get(t, 0), -relevance.get(t, 0.0),
+                                               self.cmap.durations.get(t, 1.0), t))
         chosen, spent = [], 0.0
         for test in ordered:
             spent += self.cmap.durations.get(test, 1.0)
@@ -261,23 +304,37 @@ class Selector:
             chosen.append(test)
         return chosen, len(ordered)
 
-    def _import_time(self, line: int) -> set[str]:
-        """A line run at import: the tests that run the lines using what its statement defines."""
+    def _relevance(self, lines: set[int]) -> dict[str, float]:
+        scope: set[int] = set()
+        for line in lines:
+            enclosing = [(a, b) for a, b in self.functions if a <= line <= b]
+            if enclosing:
+                a, b = max(enclosing)  # the innermost function
+                scope.update(range(a, b + 1))
+            else:
+                scope.add(line)
+        relevance: dict[str, float] = defaultdict(float)
+        for line in scope:
+            covering = self.cmap.lines.get(line, ())
+            for test in covering:
+                relevance[test] += 1 / len(covering)
+        return relevance
+
+    def _import_time(self, line: int) -> set[int]:
+        """A line run at import: the lines (inside functions) that use what its statement defines."""
         stmt, owner = self._statement_at(line)
         if stmt is None:
             return set()
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            body_lines = range(stmt.body[0].lineno, stmt.end_lineno + 1)
-            return {t for n in body_lines for t in self.cmap.lines.get(n, ())}
+            return set(range(stmt.body[0].lineno, stmt.end_lineno + 1))
         names = {owner.name} if owner is not None else _bound_names(stmt)
         if isinstance(stmt, ast.ClassDef):
             names.add(stmt.name)
-        tests: set[str] = set()
-        pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b") if names else None
-        for n, text in enumerate(self.source_lines, start=1):
-            if pattern is not None and n in self.runtime_lines and pattern.search(text):
-                tests.update(self.cmap.lines.get(n, ()))
-        return tests or set(self.cmap.durations)
+        if not names:
+            return set()
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
+        return {n for n, text in enumerate(self.source_lines, start=1)
+                if n in self.runtime_lines and pattern.search(text)}
 
     def _statement_at(self, line: int):
         """The module- or class-level statement holding `line`, and its class (or None)."""
@@ -368,6 +425,12 @@ def enumerate_mutants(settings: Settings, source: str):
     return mutants, tree
 
 
+def _last_line(spec: MutationSpec) -> int:
+    """The last line a mutation touches (a span ending at column 0 ends on the line before)."""
+    line, column = spec.end_pos
+    return max(spec.start_pos[0], line - 1 if column == 0 else line)
+
+
 def draw_sample(mutants: list[Mutant], size: int, seed: int) -> list[Mutant]:
     """A seeded sample, each region's share in proportion to its number of mutants (at least one)."""
     by_region: dict[str, list[Mutant]] = defaultdict(list)
@@ -449,9 +512,31 @@ def load_equivalents(path: Path) -> dict[str, str]:
 _FAILED = re.compile(r"^(FAILED|ERROR) (\S+)")
 
 
-def run_mutant(mutant: Mutant, mutated: str, tests: list[str], qualified: int, tree: Path, settings: Settings,
+class Runner:
+    """Runs pytest in one scratch tree through tools/mutation_worker.py (a forking server that has the
+    libraries imported already), so each mutant pays for its tests, not for starting Python."""
+
+    def __init__(self, tree: Path, settings: Settings):
+        self.tree = tree
+        self.args = settings.test_command[3:]  # after "python -m pytest"
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "tools" / "mutation_worker.py")], cwd=tree,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env())
+
+    def run(self, tests: list[str], timeout: float) -> tuple[int | None, str]:
+        """(pytest's exit code, or None after `timeout` seconds; the end of its output)."""
+        self.process.stdin.write(json.dumps({"args": [*self.args, *tests], "timeout": timeout}) + "\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline())
+        return answer["rc"], answer["output"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def run_mutant(mutant: Mutant, mutated: str, tests: list[str], qualified: int, runner: Runner, settings: Settings,
                cmap: CoverageMap) -> None:
-    """Write the mutant into `tree`'s copy of the module, run `tests` there, and record the outcome."""
+    """Write the mutant into the runner's copy of the module, run `tests` there, and record the outcome."""
     mutant.tests_selected = len(tests)
     capped = f" (capped: the fastest {len(tests)} of the {qualified} tests that execute it)" \
         if len(tests) < qualified else ""
@@ -465,46 +550,55 @@ def run_mutant(mutant: Mutant, mutated: str, tests: list[str], qualified: int, t
         return
     expected = sum(cmap.durations.get(t, 1.0) for t in tests)
     timeout = min(settings.timeout, 30 + 4 * expected)
-    module = tree / settings.module
+    module = runner.tree / settings.module
     started = time.monotonic()
     with restore_contents(module):  # cosmic-ray's: the original goes back whatever happens
         module.write_text(mutated, encoding="utf-8")
-        try:
-            proc = subprocess.run([*settings.test_command, *tests], cwd=tree, capture_output=True, text=True,
-                                  timeout=timeout, env=_env())
-        except subprocess.TimeoutExpired:
-            proc = None
+        rc, output = runner.run(tests, timeout)
     mutant.seconds = time.monotonic() - started
-    if proc is None:
+    if rc is None:
         mutant.status, mutant.detail = "killed", f"timeout after {timeout:.0f} s"
-    elif proc.returncode == 0:
+    elif rc == 0:
         mutant.status, mutant.detail = "survived", f"{len(tests)} tests passed{capped}"
-    elif proc.returncode in (1, 2):  # 1: a test failed; 2: a test module failed to import the mutant
-        failed = [m.group(2) for m in map(_FAILED.match, proc.stdout.splitlines()) if m]
-        mutant.status, mutant.detail = "killed", (failed[0] if failed else f"exit {proc.returncode}")
+    elif rc in (1, 2):  # 1: a test failed; 2: a test module failed to import the mutant
+        failed = [m.group(2) for m in map(_FAILED.match, output.splitlines()) if m]
+        mutant.status, mutant.detail = "killed", (failed[0] if failed else f"exit {rc}")
     else:
-        mutant.status, mutant.detail = "incompetent", f"pytest exit {proc.returncode}: {proc.stdout[-300:]!r}"
+        mutant.status, mutant.detail = "incompetent", f"pytest exit {rc}: {output[-300:]!r}"
+
+
+def passes_alone(test: str, runner: Runner, settings: Settings, cmap: CoverageMap) -> bool:
+    """Whether `test` passes by itself on the unmutated module: a kill by a test that fails alone (one that
+    needs state left by the tests before it) proves nothing about the mutant."""
+    if test not in cmap.alone:
+        cmap.alone[test] = runner.run([test], settings.timeout)[0] == 0
+    return cmap.alone[test]
 
 
 class Workers:
-    """One scratch copy of the project per worker; each mutant borrows a free one."""
+    """One scratch copy of the project, with its runner, per worker; each mutant borrows a free one."""
 
     def __init__(self, settings: Settings):
         self.count = max(1, settings.workers)
-        self.free: queue.Queue[Path] = queue.Queue()
-        for number in range(1, self.count + 1):
-            self.free.put(scratch_tree(settings, number))
+        self.runners = [Runner(scratch_tree(settings, n), settings) for n in range(1, self.count + 1)]
+        self.free: queue.Queue[Runner] = queue.Queue()
+        for runner in self.runners:
+            self.free.put(runner)
 
     def run(self, job, items):
         def borrowed(item):
-            tree = self.free.get()
+            runner = self.free.get()
             try:
-                return job(item, tree)
+                return job(item, runner)
             finally:
-                self.free.put(tree)
+                self.free.put(runner)
 
-        with ThreadPoolExecutor(max_workers=self.count) as pool:
-            yield from pool.map(borrowed, items)
+        try:
+            with ThreadPoolExecutor(max_workers=self.count) as pool:
+                yield from pool.map(borrowed, items)
+        finally:
+            for runner in self.runners:
+                runner.close()
 
 
 # endregion
@@ -596,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(mutants)} mutants, {len(sample)} sampled (seed {args.seed}) from {len({m.region for m in sample})} "
           f"regions; {settings.workers} workers", flush=True)
 
-    def job(m: Mutant, scratch: Path) -> Mutant:
+    def job(m: Mutant, runner: Runner) -> Mutant:
         mutated = mutated_sources[id(m)]
         if mutated is None:
             m.status, m.detail = "incompetent", "the operator made no change"
@@ -605,14 +699,26 @@ def main(argv: list[str] | None = None) -> int:
         elif args.only and not re.search(args.only, m.key):
             m.status, m.detail = "incompetent", "not run (--only)"
         else:
-            tests, qualified = selector.select(m.spec.start_pos[0], m.spec.end_pos[0], args.max_test_seconds)
-            run_mutant(m, mutated, tests, qualified, scratch, settings, cmap)
+            scope = m.spec.definition_name or m.region
+            while True:
+                tests, qualified = selector.select(m.spec.start_pos[0], _last_line(m.spec), scope,
+                                                   args.max_test_seconds)
+                run_mutant(m, mutated, tests, qualified, runner, settings, cmap)
+                if m.status != "killed" or m.detail not in tests:
+                    break
+                if passes_alone(m.detail, runner, settings, cmap):
+                    selector.record_kill(scope, m.detail)
+                    break
+                print(f"note: {m.detail} fails by itself on the unmutated module (it depends on the tests "
+                      f"before it); it is left out of every selection", flush=True)
+                selector.unreliable.add(m.detail)
         return m
 
     for n, m in enumerate(Workers(settings).run(job, sample), start=1):
         print(f"[{n:3}/{len(sample)}] {m.status:11} {m.line:5} {m.seconds:5.1f}s {m.key[:140]}  {m.detail[:90]}",
               flush=True)
     seconds = time.monotonic() - started
+    cmap.save_alone()
     record_session(sample, settings)
     print(write_report(sample, settings, args.seed, seconds, cmap))
     print(f"report: {(settings.workdir / 'report.md').relative_to(ROOT)}")
