@@ -1517,12 +1517,37 @@ def write_with_etag(client: Client, segments: tuple[str, ...], apply: Callable[[
     raise AssertionError("unreachable")
 
 
+def get_or_list(client: Client, segments: tuple[str, ...], item_id: str | None, a: ListArgs
+                ) -> tuple[list[dict[str, Any]], str | None]:
+    """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
+    if item_id:
+        return [client.get(*segments, item_id)], None
+    return client.collect(segments, a.limit, a.next_link)
+
+
 def list_note(title: str, items: list[dict[str, Any]], rows: list[dict[str, Any]], key: str,
-              headers: list[str] | None = None, next_link: str | None = None) -> dict[str, Any]:
-    """The entry of a list command: raw items, a table, the rows under `key`, and NextLink when more remain."""
+              headers: list[str] | None = None, next_link: str | None = None, context: Any = None) -> dict[str, Any]:
+    """The entry of a list command: raw items, a table of `rows`, the context under `key` (the rows unless
+    given), and NextLink when more remain."""
     more = "\nMore remain: pass next_link to continue." if next_link else ""
     return note(items, markdown_table(f"{title} ({len(rows)} results)", rows, headers) + more,
-                {key: rows, **next_link_context(next_link)})
+                {key: rows if context is None else context, **next_link_context(next_link)})
+
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str | None, title: str, to_row: Transform,
+                 key: str, headers: list[str], table: Transform = lambda row: row, clean: Transform = lambda item: item
+                 ) -> dict[str, Any]:
+    """One resource (when its ID is given) or a page of the collection; `clean` shapes each API item, `table`
+    each row shown (the context holds the rows themselves)."""
+    found, next_link = get_or_list(run.client, segments, item_id, a)
+    items = [clean(item) for item in found]
+    rows = [to_row(item) for item in items]
+    if item_id:
+        return note(items[0], markdown_table(f"{title}: {item_id}", [table(rows[0])], headers), {key: rows[0]})
+    return list_note(title, items, [table(row) for row in rows], key, headers, next_link, context=rows)
 
 
 def deleted_note(what: str, existed: bool, context: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -1863,10 +1888,7 @@ class ListWatchlistsArgs(ListArgs):
 @command("azure-sentinel-list-watchlists")
 def list_watchlists_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListWatchlistsArgs, args)
-    if a.watchlist_alias:
-        items, next_link = [run.client.get("watchlists", a.watchlist_alias)], None
-    else:
-        items, next_link = run.client.collect(("watchlists",), a.limit, a.next_link)
+    items, next_link = get_or_list(run.client, ("watchlists",), a.watchlist_alias, a)
     return list_note("Watchlists", items, [watchlist_context(w) for w in items], WATCHLIST_KEY, WATCHLIST_HEADERS,
                      next_link)
 
@@ -1943,10 +1965,7 @@ class ListWatchlistItemsArgs(ListArgs, WatchlistArgs):
 def list_watchlist_items_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListWatchlistItemsArgs, args)
     segments = ("watchlists", a.watchlist_alias, "watchlistItems")
-    if a.watchlist_item_id:
-        items, next_link = [run.client.get(*segments, a.watchlist_item_id)], None
-    else:
-        items, next_link = run.client.collect(segments, a.limit, a.next_link)
+    items, next_link = get_or_list(run.client, segments, a.watchlist_item_id, a)
     rows = [watchlist_item_context(i, a.watchlist_alias) for i in items]
     return list_note(f"Watchlist {a.watchlist_alias} items", items, rows, WATCHLIST_ITEM_KEY,
                      ["ID", "ItemsKeyValue", "Created", "Updated", "CreatedBy", "UpdatedBy"], next_link)
@@ -2078,9 +2097,9 @@ class IndicatorListArgs(ListArgs):
 @command("azure-sentinel-threat-indicator-list")
 def threat_indicator_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(IndicatorListArgs, args)
-    if a.indicator_name:  # one indicator: its GET returns the object itself (not a page)
-        return indicator_note(run.client.get(*TI, "indicators", a.indicator_name), "Threat Indicator {name}")
-    items, next_link = run.client.collect((*TI, "indicators"), a.limit, a.next_link)
+    items, next_link = get_or_list(run.client, (*TI, "indicators"), a.indicator_name, a)
+    if a.indicator_name:
+        return indicator_note(items[0], "Threat Indicator {name}")
     return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
                      INDICATOR_HEADERS, next_link)
 
@@ -2292,20 +2311,6 @@ def _json_value(value: Any, shape: type = dict) -> Any:
     return value
 
 
-def get_or_list(run: Run, collection: str, item_id: str | None, a: ListArgs) -> tuple[list[dict[str, Any]], str | None]:
-    """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
-    return ([run.client.get(collection, item_id)], None) if item_id else \
-        run.client.collect((collection,), a.limit, a.next_link)
-
-
-def listing_note(title: str, raw: list[dict[str, Any]], key: str, context: Any, row: Callable[[Any], dict[str, Any]],
-                 next_link: str | None = None) -> dict[str, Any]:
-    """list_note for resources whose context is not their table rows."""
-    more = "\nMore remain: pass next_link to continue." if next_link else ""
-    return note(raw, markdown_table(title, [row(r) for r in raw]) + more,
-                {key: context, **next_link_context(next_link)})
-
-
 def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
     """A table row for an alert rule or template (their context is the raw ARM object, as the official's)."""
     props = _obj(rule.get("properties"))
@@ -2325,9 +2330,9 @@ class ListAlertRulesArgs(ListArgs):
 @command("azure-sentinel-list-alert-rule")
 def list_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListAlertRulesArgs, args)
-    rules, next_link = get_or_list(run, "alertRules", a.rule_id, a)
-    return listing_note(f"Azure Sentinel Alert Rules ({len(rules)} results)", rules, ALERT_RULE_KEY, rules, rule_row,
-                        next_link)
+    rules, next_link = get_or_list(run.client, ("alertRules",), a.rule_id, a)
+    return list_note("Azure Sentinel Alert Rules", rules, [rule_row(r) for r in rules], ALERT_RULE_KEY,
+                     next_link=next_link, context=rules)
 
 
 class ListTemplatesArgs(ListArgs):
@@ -2337,10 +2342,10 @@ class ListTemplatesArgs(ListArgs):
 @command("azure-sentinel-list-alert-rule-template")
 def list_alert_rule_template_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListTemplatesArgs, args)
-    templates, next_link = get_or_list(run, "alertRuleTemplates", a.template_id, a)
-    return listing_note(f"Azure Sentinel Alert Rule Templates ({len(templates)} results)", templates,
-                        "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", templates, rule_row,
-                        next_link)
+    templates, next_link = get_or_list(run.client, ("alertRuleTemplates",), a.template_id, a)
+    return list_note("Azure Sentinel Alert Rule Templates", templates, [rule_row(t) for t in templates],
+                     "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", next_link=next_link,
+                     context=templates)
 
 
 class DeleteAlertRuleArgs(Args):
@@ -2543,16 +2548,12 @@ def automation_rule_row(rule: dict[str, Any]) -> dict[str, Any]:
             "LastModifiedTimeUtc": r["LastModifiedTimeUtc"]}
 
 
-def automation_rules_note(title: str, rules: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:
-    return listing_note(title, rules, AUTOMATION_RULE_KEY, [automation_rule_context(r) for r in rules],
-                        automation_rule_row, next_link)
-
-
 @command("azure-sentinel-list-automation-rules")
 def list_automation_rules_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListAutomationRulesArgs, args)
-    rules, next_link = get_or_list(run, "automationRules", a.automation_rule_id, a)
-    return automation_rules_note(f"Automation Rules ({len(rules)} results)", rules, next_link)
+    rules, next_link = get_or_list(run.client, ("automationRules",), a.automation_rule_id, a)
+    return list_note("Automation Rules", rules, [automation_rule_row(r) for r in rules], AUTOMATION_RULE_KEY,
+                     next_link=next_link, context=[automation_rule_context(r) for r in rules])
 
 
 @command("azure-sentinel-create-update-automation-rule")
@@ -2578,7 +2579,8 @@ def create_update_automation_rule_command(run: Run, args: dict[str, Any]) -> dic
         return {"properties": props}
 
     rule = write_with_etag(run.client, ("automationRules", rule_id), apply)
-    return automation_rules_note(f"Automation rule {rule_id} saved", [rule])
+    return note([rule], markdown_table(f"Automation rule {rule_id} saved", [automation_rule_row(rule)]),
+                {AUTOMATION_RULE_KEY: [automation_rule_context(rule)]})
 
 
 class DeleteAutomationRuleArgs(Args):
@@ -2614,26 +2616,6 @@ def merged(current: dict[str, Any] | None, writable: frozenset[str], changes: di
     props = {k: v for k, v in _obj((current or {}).get("properties")).items() if k in writable}
     props.update({k: v for k, v in changes.items() if v not in (None, [])})
     return {"properties": props}
-
-
-Transform = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str | None, title: str, to_row: Transform,
-                 key: str, headers: list[str], table: Transform = lambda row: row, clean: Transform = lambda item: item
-                 ) -> dict[str, Any]:
-    """One resource (when its ID is given), else the collection page by page; `clean` shapes each API item,
-    `table` each row shown."""
-    if item_id:
-        item = clean(run.client.get(*segments, item_id))
-        row = to_row(item)
-        return note(item, markdown_table(f"{title}: {item_id}", [table(row)], headers), {key: row})
-    found, next_link = run.client.collect(segments, a.limit, a.next_link)
-    items = [clean(item) for item in found]
-    rows = [to_row(item) for item in items]
-    entry = list_note(title, items, [table(row) for row in rows], key, headers, next_link)
-    entry["EntryContext"][key] = rows  # the table shows `table(row)`, the context the rows themselves
-    return entry
 
 
 BOOKMARK_KEY = "AzureSentinel.Bookmark(val.ID === obj.ID)"
