@@ -1517,6 +1517,16 @@ def write_with_etag(client: Client, segments: tuple[str, ...], apply: Callable[[
     raise AssertionError("unreachable")
 
 
+def merge_properties(current: dict[str, Any] | None, wanted: dict[str, Any], only: frozenset[str] | None = None,
+                     drop: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A PUT body: the current properties (those in `only`, none in `drop`) with the values the user gave (not
+    None or []) over them, so that re-applying it after a 409 keeps concurrent changes to other fields."""
+    props = {k: v for k, v in _obj((current or {}).get("properties")).items()
+             if (only is None or k in only) and k not in drop}
+    props.update({k: v for k, v in wanted.items() if v not in (None, [])})
+    return {"properties": props}
+
+
 def get_or_list(client: Client, segments: tuple[str, ...], item_id: str | None, a: ListArgs
                 ) -> tuple[list[dict[str, Any]], str | None]:
     """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
@@ -1550,9 +1560,17 @@ def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str 
     return list_note(title, items, [table(row) for row in rows], key, headers, next_link, context=rows)
 
 
-def deleted_note(what: str, existed: bool, context: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The entry of a delete command (a 204 means there was nothing to delete)."""
-    return note({}, f"{what} was deleted successfully." if existed else f"{what} does not exist.", context)
+def item_note(raw: Any, title: str, row: dict[str, Any], key: str, headers: list[str] | None = None) -> dict[str, Any]:
+    """The entry of one resource: its raw JSON, a one-row table and the row as its context."""
+    return note(raw, markdown_table(title, [row], headers), {key: row})
+
+
+def delete_note(client: Client, what: str, segments: tuple[str, ...], context: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """Delete one resource and say whether it existed (ARM answers 204 when not); `context` only if it did."""
+    existed = client.delete(*segments)
+    return note({}, f"{what} was deleted successfully." if existed else f"{what} does not exist.",
+                context if existed else None)
 
 
 # endregion
@@ -1563,7 +1581,7 @@ def deleted_note(what: str, existed: bool, context: dict[str, Any] | None = None
 def incident_note(incident: dict[str, Any], title: str) -> dict[str, Any]:
     """The entry for one incident: raw JSON, a one-row table and the Incident context."""
     row = incident_context(incident)
-    return note(incident, markdown_table(title.format(id=row["ID"]), [row], INCIDENT_HEADERS), {INCIDENT_KEY: row})
+    return item_note(incident, title.format(id=row["ID"]), row, INCIDENT_KEY, INCIDENT_HEADERS)
 
 
 INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
@@ -1733,8 +1751,8 @@ def incident_add_comment_command(run: Run, args: dict[str, Any]) -> dict[str, An
     comment_id = a.comment_id or run.new_id()
     comment = run.client.put_comment(a.incident_id, comment_id, a.message)
     row = comment_context(comment, a.incident_id)
-    return note(comment, markdown_table(f"Incident {a.incident_id} new comment details", [row], COMMENT_HEADERS),
-                {_comment_key(a.incident_id): row})
+    return item_note(comment, f"Incident {a.incident_id} new comment details", row, _comment_key(a.incident_id),
+                     COMMENT_HEADERS)
 
 
 class DeleteCommentArgs(IncidentArgs):
@@ -1838,7 +1856,7 @@ def create_incident_relation_command(run: Run, args: dict[str, Any]) -> dict[str
     relation = put_relation(run.client, a.incident_id, a.relation_name or run.new_id(), resource_id)
     row = {"RelationName": relation.get("name"), **relation_context(relation, a.incident_id)}
     key = "AzureSentinel.IncidentRelatedResource(val.ID === obj.ID && val.IncidentID === obj.IncidentID)"
-    return note(relation, markdown_table(f"Incident {a.incident_id} new relation", [row]), {key: row})
+    return item_note(relation, f"Incident {a.incident_id} new relation", row, key)
 
 
 class RelationArgs(IncidentArgs):
@@ -1848,8 +1866,8 @@ class RelationArgs(IncidentArgs):
 @command("azure-sentinel-delete-incident-relation")
 def delete_incident_relation_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(RelationArgs, args)
-    existed = run.client.delete("incidents", a.incident_id, "relations", a.relation_name)
-    return deleted_note(f"Relation {a.relation_name} of incident {a.incident_id}", existed)
+    return delete_note(run.client, f"Relation {a.relation_name} of incident {a.incident_id}",
+                       ("incidents", a.incident_id, "relations", a.relation_name))
 
 
 # endregion
@@ -1900,7 +1918,7 @@ class WatchlistArgs(Args):
 @command("azure-sentinel-delete-watchlist")
 def delete_watchlist_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(WatchlistArgs, args)
-    return deleted_note(f"Watchlist {a.watchlist_alias}", run.client.delete("watchlists", a.watchlist_alias))
+    return delete_note(run.client, f"Watchlist {a.watchlist_alias}", ("watchlists", a.watchlist_alias))
 
 
 class WatchlistCreateArgs(WatchlistArgs):
@@ -1947,14 +1965,12 @@ def watchlist_create_update_command(run: Run, args: dict[str, Any]) -> dict[str,
     name, content = read_watchlist_file(run, a.file_entry_id)
     wanted = {"watchlistAlias": a.watchlist_alias, "displayName": a.watchlist_display_name, "provider": a.provider,
               "source": name, "sourceType": "Local", "itemsSearchKey": a.items_search_key, "contentType": a.content_type,
-              "numberOfLinesToSkip": a.lines_to_skip, "rawContent": content, "labels": a.labels or None,
+              "numberOfLinesToSkip": a.lines_to_skip, "rawContent": content, "labels": a.labels,
               "description": a.description}
-    wanted = {k: v for k, v in wanted.items() if v is not None}
-    watchlist = write_with_etag(run.client, ("watchlists", a.watchlist_alias), lambda current: {
-        "properties": {**_obj((current or {}).get("properties")), **wanted}})
-    row = watchlist_context(watchlist)
-    return note(watchlist, markdown_table(f"Watchlist {a.watchlist_alias} was created or updated", [row],
-                                          WATCHLIST_HEADERS), {WATCHLIST_KEY: row})
+    watchlist = write_with_etag(run.client, ("watchlists", a.watchlist_alias),
+                                lambda current: merge_properties(current, wanted))
+    return item_note(watchlist, f"Watchlist {a.watchlist_alias} was created or updated", watchlist_context(watchlist),
+                     WATCHLIST_KEY, WATCHLIST_HEADERS)
 
 
 class ListWatchlistItemsArgs(ListArgs, WatchlistArgs):
@@ -1978,8 +1994,8 @@ class WatchlistItemArgs(WatchlistArgs):
 @command("azure-sentinel-delete-watchlist-item")
 def delete_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(WatchlistItemArgs, args)
-    existed = run.client.delete("watchlists", a.watchlist_alias, "watchlistItems", a.watchlist_item_id)
-    return deleted_note(f"Watchlist item {a.watchlist_item_id}", existed)
+    return delete_note(run.client, f"Watchlist item {a.watchlist_item_id}",
+                       ("watchlists", a.watchlist_alias, "watchlistItems", a.watchlist_item_id))
 
 
 def _json_object(value: Any) -> dict[str, Any]:
@@ -2006,11 +2022,10 @@ def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict
     a = parse_args(CreateWatchlistItemArgs, args)
     item_id = a.watchlist_item_id or run.new_id()
     item = write_with_etag(run.client, ("watchlists", a.watchlist_alias, "watchlistItems", item_id),
-                           lambda current: {"properties": {**_obj((current or {}).get("properties")),
-                                                           "itemsKeyValue": a.item_key_value}})
-    row = watchlist_item_context(item, a.watchlist_alias)
-    return note(item, markdown_table(f"Watchlist {a.watchlist_alias} item {item_id} was created or updated", [row],
-                                     ["ID", "ItemsKeyValue", "Created", "Updated"]), {WATCHLIST_ITEM_KEY: row})
+                           lambda current: merge_properties(current, {"itemsKeyValue": a.item_key_value}))
+    return item_note(item, f"Watchlist {a.watchlist_alias} item {item_id} was created or updated",
+                     watchlist_item_context(item, a.watchlist_alias), WATCHLIST_ITEM_KEY,
+                     ["ID", "ItemsKeyValue", "Created", "Updated"])
 
 
 # endregion
@@ -2086,8 +2101,7 @@ def indicator_context(indicator: dict[str, Any]) -> dict[str, Any]:
 
 def indicator_note(indicator: dict[str, Any], title: str) -> dict[str, Any]:
     row = indicator_context(indicator)
-    return note(indicator, markdown_table(title.format(name=row["Name"]), [row], INDICATOR_HEADERS),
-                {INDICATOR_KEY: row})
+    return item_note(indicator, title.format(name=row["Name"]), row, INDICATOR_KEY, INDICATOR_HEADERS)
 
 
 class IndicatorListArgs(ListArgs):
@@ -2214,8 +2228,7 @@ def threat_indicator_update_command(run: Run, args: dict[str, Any]) -> dict[str,
     a = parse_args(UpdateIndicatorArgs, args)
     changes = indicator_changes(run, a)
     updated = write_with_etag(run.client, (*TI, "indicators", a.indicator_name), lambda current: {
-        "kind": "indicator", "properties": {**{k: v for k, v in _obj((current or {}).get("properties")).items()
-                                               if k not in DERIVED_INDICATOR_PROPERTIES}, **changes}}, create=False)
+        "kind": "indicator", **merge_properties(current, changes, drop=DERIVED_INDICATOR_PROPERTIES)}, create=False)
     return indicator_note(updated, "Updated threat indicator {name}")
 
 
@@ -2355,9 +2368,8 @@ class DeleteAlertRuleArgs(Args):
 @command("azure-sentinel-delete-alert-rule")
 def delete_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(DeleteAlertRuleArgs, args)
-    existed = run.client.delete("alertRules", a.rule_id)
-    return deleted_note(f"Alert rule {a.rule_id}", existed,
-                        {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}} if existed else None)
+    return delete_note(run.client, f"Alert rule {a.rule_id}", ("alertRules", a.rule_id),
+                       {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}})
 
 
 YesNo = _choices("YesNo", "yes", "no")
@@ -2590,9 +2602,8 @@ class DeleteAutomationRuleArgs(Args):
 @command("azure-sentinel-delete-automation-rule")
 def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(DeleteAutomationRuleArgs, args)
-    existed = run.client.delete("automationRules", a.automation_rule_id)
-    return deleted_note(f"Automation rule {a.automation_rule_id}", existed, {
-        AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}} if existed else None)
+    return delete_note(run.client, f"Automation rule {a.automation_rule_id}", ("automationRules", a.automation_rule_id),
+                       {AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}})
 
 
 # endregion
@@ -2609,13 +2620,6 @@ def _who(value: Any) -> str | None:
     """A UserInfo or ClientInfo object as one readable name."""
     who = _obj(value)
     return who.get("name") or who.get("email") or who.get("userPrincipalName") or who.get("objectId")
-
-
-def merged(current: dict[str, Any] | None, writable: frozenset[str], changes: dict[str, Any]) -> dict[str, Any]:
-    """A PUT body: the current resource's writable properties with the fields the user set over them."""
-    props = {k: v for k, v in _obj((current or {}).get("properties")).items() if k in writable}
-    props.update({k: v for k, v in changes.items() if v not in (None, [])})
-    return {"properties": props}
 
 
 BOOKMARK_KEY = "AzureSentinel.Bookmark(val.ID === obj.ID)"
@@ -2701,7 +2705,7 @@ def create_update_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, 
     def apply(current: dict[str, Any] | None) -> dict[str, Any]:
         if current is None and not (a.display_name and a.query):
             raise ConfigError(f"Bookmark {bookmark_id} does not exist yet: give display_name and query to create it.")
-        return merged(current, BOOKMARK_WRITABLE, changes)
+        return merge_properties(current, changes, only=BOOKMARK_WRITABLE)
 
     bookmark = write_with_etag(run.client, ("bookmarks", bookmark_id), apply)
     row = bookmark_context(bookmark)
@@ -2710,7 +2714,7 @@ def create_update_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, 
         if str(row["IncidentInfo"]["IncidentId"]).lower() != a.incident_id.lower():  # the bookmark shows no link yet
             row["IncidentInfo"] = {"IncidentId": a.incident_id, "Title": None, "Severity": None,
                                    "RelationName": relation}
-    return note(bookmark, markdown_table(f"Bookmark {row['ID']} saved", [row], BOOKMARK_HEADERS), {BOOKMARK_KEY: row})
+    return item_note(bookmark, f"Bookmark {row['ID']} saved", row, BOOKMARK_KEY, BOOKMARK_HEADERS)
 
 
 class BookmarkArgs(Args):
@@ -2720,7 +2724,7 @@ class BookmarkArgs(Args):
 @command("azure-sentinel-delete-bookmark")
 def delete_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(BookmarkArgs, args)
-    return deleted_note(f"Bookmark {a.bookmark_id}", run.client.delete("bookmarks", a.bookmark_id))
+    return delete_note(run.client, f"Bookmark {a.bookmark_id}", ("bookmarks", a.bookmark_id))
 
 
 # endregion
@@ -2777,14 +2781,14 @@ def create_update_incident_task_command(run: Run, args: dict[str, Any]) -> dict[
         if current is None and not a.title:
             raise ConfigError(f"Task {task_id} of incident {a.incident_id} does not exist yet: give title to "
                               f"create it.")
-        body = merged(current, TASK_WRITABLE, {"title": a.title, "description": a.description, "status": a.status})
+        body = merge_properties(current, {"title": a.title, "description": a.description, "status": a.status},
+                                only=TASK_WRITABLE)
         body["properties"].setdefault("status", TaskStatus.NEW.value)
         return body
 
     task = write_with_etag(run.client, ("incidents", a.incident_id, "tasks", task_id), apply)
     row = task_context(task, a.incident_id)
-    return note(task, markdown_table(f"Incident {a.incident_id} task {row['ID']} saved", [row], TASK_HEADERS),
-                {TASK_KEY: row})
+    return item_note(task, f"Incident {a.incident_id} task {row['ID']} saved", row, TASK_KEY, TASK_HEADERS)
 
 
 class TaskArgs(IncidentArgs):
@@ -2794,8 +2798,8 @@ class TaskArgs(IncidentArgs):
 @command("azure-sentinel-delete-incident-task")
 def delete_incident_task_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(TaskArgs, args)
-    existed = run.client.delete("incidents", a.incident_id, "tasks", a.task_id)
-    return deleted_note(f"Task {a.task_id} of incident {a.incident_id}", existed)
+    return delete_note(run.client, f"Task {a.task_id} of incident {a.incident_id}",
+                       ("incidents", a.incident_id, "tasks", a.task_id))
 
 
 # endregion
