@@ -1392,6 +1392,26 @@ TextList = Annotated[list[str], BeforeValidator(_as_list)]  # argToList: a list,
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
 
 
+def json_arg(value: Any, shape: type = dict, lenient: bool = False) -> Any:
+    """A JSON argument, as text or as the value itself: an object (shape=dict) or a list of objects (shape=list;
+    one object is a list of one). `lenient`, for the platform's own arguments: nothing is an empty one, and
+    the shape is left to the args model (update-remote-system skips what is not an entry)."""
+    try:
+        value = json.loads(value) if isinstance(value, str) else value
+    except ValueError as exc:
+        what = "object" if shape is dict else "list of objects"
+        raise ValueError(f"it is not valid JSON ({exc}); write a JSON {what}") from None
+    if lenient and value is None:
+        return shape()
+    value = [value] if shape is list and isinstance(value, dict) else value
+    if not lenient and (not isinstance(value, shape) or shape is list and not all(isinstance(v, dict) for v in value)):
+        raise ValueError("it must be a JSON object" if shape is dict else "it must be a JSON list of objects")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], BeforeValidator(json_arg)]
+
+
 class ArgsModel(BaseModel):
     """Base for command arguments: unknown keys ignored, empty strings treated as absent."""
 
@@ -1998,20 +2018,6 @@ def delete_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict[str, A
                        ("watchlists", a.watchlist_alias, "watchlistItems", a.watchlist_item_id))
 
 
-def _json_object(value: Any) -> dict[str, Any]:
-    """A JSON object given as text (or already an object)."""
-    try:
-        parsed = json.loads(value) if isinstance(value, str) else value
-    except ValueError as exc:
-        raise ValueError(f"must be a JSON object ({exc.msg} at character {exc.pos})") from None
-    if not isinstance(parsed, dict):
-        raise ValueError("must be a JSON object such as {\"column\": \"value\"}")
-    return parsed
-
-
-JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_object)]
-
-
 class CreateWatchlistItemArgs(WatchlistArgs):
     watchlist_item_id: SafeId | None = None
     item_key_value: JsonObject
@@ -2312,18 +2318,6 @@ def _duration(value: str) -> str:
     return text
 
 
-def _json_value(value: Any, shape: type = dict) -> Any:
-    """A JSON argument that must be an object (shape=dict) or a list of objects (shape=list; one object is one item)."""
-    try:
-        value = json.loads(value) if isinstance(value, str) else value
-    except ValueError as exc:
-        raise ValueError(f"it is not valid JSON ({exc})") from None
-    value = [value] if shape is list and isinstance(value, dict) else value
-    if not isinstance(value, shape) or shape is list and not all(isinstance(v, dict) for v in value):
-        raise ValueError("it must be a JSON object" if shape is dict else "it must be a JSON list of objects")
-    return value
-
-
 def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
     """A table row for an alert rule or template (their context is the raw ARM object, as the official's)."""
     props = _obj(rule.get("properties"))
@@ -2403,7 +2397,7 @@ class AlertRuleArgs(Args):
     trigger_threshold: int | None = None
     tactics: TextList = Field(default_factory=list)
     techniques: TextList = Field(default_factory=list)
-    rule_json: Annotated[dict[str, Any], BeforeValidator(_json_value)] | None = None
+    rule_json: JsonObject | None = None
 
 
 RULE_PROPERTIES = {  # argument -> alert rule property
@@ -2485,7 +2479,7 @@ def _json_items(kind_key: str, body_key: str, fields: dict[str, tuple[str, ...]]
     """A validator of a JSON list of conditions or actions (AutomationRules.json): each item has a known
     `kind_key`, a `body_key` object, and the fields its kind needs (in the item or its body)."""
     def check(value: Any) -> list[dict[str, Any]]:
-        items = _json_value(value, list)
+        items = json_arg(value, list)
         for number, item in enumerate(items, 1):
             kind, body = item.get(kind_key), item.get(body_key)
             if kind not in fields or not isinstance(body, dict):
@@ -2875,7 +2869,7 @@ def subscriptions_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]
 
 
 def _one_tag(value: Any) -> dict[str, Any] | None:
-    tag = _json_object(value) if value not in (None, "") else None
+    tag = json_arg(value) if value not in (None, "") else None
     if tag is not None and (len(tag) != 1 or not all(isinstance(v, str) for v in tag.values())):
         raise ValueError('must be one tag as a JSON object, e.g. {"Environment": "Production"}')
     return tag
@@ -3513,22 +3507,14 @@ def close_entry(props: dict[str, Any], comments: list[dict[str, Any]]) -> dict[s
             "Contents": {"dbotIncidentClose": True, "closeReason": reason, "closeNotes": notes}}
 
 
-def _json_arg(kind: type) -> Callable[[Any], Any]:
-    """The value itself or its JSON text (empty = an empty one; one entry object = a list of it)."""
-    def parse(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value) if value.strip() else None
-            except ValueError:
-                raise ValueError(f"must be a JSON {'object' if kind is dict else 'list'}") from None
-        return kind() if value is None else [value] if kind is list and isinstance(value, dict) else value
-    return parse
+PlatformObject = Annotated[dict[str, Any], BeforeValidator(lambda v: json_arg(v, lenient=True))]
+PlatformList = Annotated[list[Any], BeforeValidator(lambda v: json_arg(v, list, lenient=True))]
 
 
 class UpdateRemoteArgs(ArgsModel):
-    data: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
-    delta: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
-    entries: Annotated[list[Any], BeforeValidator(_json_arg(list))] = Field(default_factory=list)
+    data: PlatformObject = Field(default_factory=dict)
+    delta: PlatformObject = Field(default_factory=dict)
+    entries: PlatformList = Field(default_factory=list)
     incidentChanged: Flag = False
     remoteId: SafeId
     status: int = 0
