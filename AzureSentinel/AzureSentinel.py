@@ -1412,6 +1412,10 @@ def json_arg(value: Any, shape: type = dict, lenient: bool = False) -> Any:
 JsonObject = Annotated[dict[str, Any], BeforeValidator(json_arg)]
 
 
+def _choices(name: str, *values: str) -> Any:
+    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
+
+
 class ArgsModel(BaseModel):
     """Base for command arguments: unknown keys ignored, empty strings treated as absent."""
 
@@ -2054,11 +2058,10 @@ INDICATOR_FIELDS = {"Confidence": "confidence", "CreatedByRef": "createdByRef", 
                     "PatternType": "patternType"}
 INDICATOR_TIMES = {"Created": "created", "LastUpdatedTimeUtc": "lastUpdatedTimeUtc", "ValidFrom": "validFrom",
                    "ValidUntil": "validUntil"}
-IndicatorType = Enum("IndicatorType", {k.upper(): k for k in PATTERN_TYPES}, type=str)
-ThreatType = Enum("ThreatType", {t.upper().replace("-", "_"): t for t in (
-    "anomalous-activity", "attribution", "anonymization", "benign", "malicious-activity", "compromised",
-    "unknown")}, type=str)
-HashType = Enum("HashType", {h.replace("-", ""): h for h in HASH_LENGTHS}, type=str)
+IndicatorType = _choices("IndicatorType", *PATTERN_TYPES)
+ThreatType = _choices("ThreatType", "anomalous-activity", "attribution", "anonymization", "benign", "malicious-activity",
+                      "compromised", "unknown")
+HashType = _choices("HashType", *HASH_LENGTHS)
 
 
 def _ti_time(value: Any) -> Any:
@@ -2301,10 +2304,6 @@ def threat_indicator_metrics_command(run: Run, args: dict[str, Any]) -> dict[str
 # endregion
 
 # region analytics rules and templates
-
-
-def _choices(name: str, *values: str) -> Any:
-    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
 
 
 def _words(value: str, sep: str = "") -> str:
@@ -2725,12 +2724,7 @@ def delete_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
 
 # region incident tasks
 
-
-class TaskStatus(str, Enum):
-    NEW = "New"
-    COMPLETED = "Completed"
-
-
+TaskStatus = _choices("TaskStatus", "New", "Completed")
 TASK_KEY = "AzureSentinel.IncidentTask(val.ID === obj.ID && val.IncidentID === obj.IncidentID)"
 TASK_HEADERS = ["ID", "Title", "Description", "Status", "CreatedBy", "LastModifiedBy", "CreatedTimeUTC",
                 "LastModifiedTimeUTC"]
@@ -2777,7 +2771,7 @@ def create_update_incident_task_command(run: Run, args: dict[str, Any]) -> dict[
                               f"create it.")
         body = merge_properties(current, {"title": a.title, "description": a.description, "status": a.status},
                                 only=TASK_WRITABLE)
-        body["properties"].setdefault("status", TaskStatus.NEW.value)
+        body["properties"].setdefault("status", "New")
         return body
 
     task = write_with_etag(run.client, ("incidents", a.incident_id, "tasks", task_id), apply)
