@@ -1235,59 +1235,47 @@ def _objs(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def _who(value: Any, keys: tuple[str, ...] = ("name", "email", "userPrincipalName", "objectId")) -> Any:
+    """A UserInfo or ClientInfo object as one readable name: the first of `keys` it has."""
+    who = _obj(value)
+    return next((who[key] for key in keys if who.get(key)), who.get(keys[-1]))
+
+
 def incident_context(incident: dict[str, Any]) -> dict[str, Any]:
     """An ARM incident as the official `AzureSentinel.Incident` context object."""
     props = _obj(incident.get("properties"))
     owner = _obj(props.get("owner"))
     extra = _obj(props.get("additionalData"))
+    first, last = format_time(props.get("firstActivityTimeUtc")), format_time(props.get("lastActivityTimeUtc"))
     return {
-        "ID": incident.get("name"),
-        "IncidentNumber": props.get("incidentNumber"),
-        "Title": props.get("title"),
-        "Description": props.get("description"),
-        "Severity": props.get("severity"),
-        "Status": props.get("status"),
-        "AssigneeName": owner.get("assignedTo"),
-        "AssigneeEmail": owner.get("email"),
-        "AssigneeObjectID": owner.get("objectId"),
-        "AssigneeUPN": owner.get("userPrincipalName"),
+        "ID": incident.get("name"), "IncidentNumber": props.get("incidentNumber"), "Title": props.get("title"),
+        "Description": props.get("description"), "Severity": props.get("severity"), "Status": props.get("status"),
+        "AssigneeName": owner.get("assignedTo"), "AssigneeEmail": owner.get("email"),
+        "AssigneeObjectID": owner.get("objectId"), "AssigneeUPN": owner.get("userPrincipalName"),
         "Label": [{"Name": label.get("labelName"), "Type": label.get("labelType")}
                   for label in _objs(props.get("labels"))],
-        "FirstActivityTimeUTC": format_time(props.get("firstActivityTimeUtc")),
-        "LastActivityTimeUTC": format_time(props.get("lastActivityTimeUtc")),
+        "FirstActivityTimeUTC": first, "LastActivityTimeUTC": last,
         "LastModifiedTimeUTC": format_time(props.get("lastModifiedTimeUtc")),
         "CreatedTimeUTC": format_time(props.get("createdTimeUtc")),
         "AlertsCount": extra.get("alertsCount"),
         # The official manifest documents *Count, its code emits *sCount: emit both.
-        "BookmarksCount": extra.get("bookmarksCount"),
-        "BookmarkCount": extra.get("bookmarksCount"),
-        "CommentsCount": extra.get("commentsCount"),
-        "CommentCount": extra.get("commentsCount"),
-        "AlertProductNames": extra.get("alertProductNames"),
-        "Tactics": extra.get("tactics"),
+        "BookmarksCount": extra.get("bookmarksCount"), "BookmarkCount": extra.get("bookmarksCount"),
+        "CommentsCount": extra.get("commentsCount"), "CommentCount": extra.get("commentsCount"),
+        "AlertProductNames": extra.get("alertProductNames"), "Tactics": extra.get("tactics"),
         "Techniques": extra.get("techniques"),
-        "ProviderName": props.get("providerName"),
-        "ProviderIncidentId": props.get("providerIncidentId"),
+        "ProviderName": props.get("providerName"), "ProviderIncidentId": props.get("providerIncidentId"),
         "ProviderIncidentUrl": extra.get("providerIncidentUrl"),
-        "FirstActivityTimeGenerated": format_time(props.get("firstActivityTimeUtc")),
-        "LastActivityTimeGenerated": format_time(props.get("lastActivityTimeUtc")),
-        "Etag": incident.get("etag"),
-        "IncidentUrl": props.get("incidentUrl"),
-        "Deleted": False,
+        "FirstActivityTimeGenerated": first, "LastActivityTimeGenerated": last,
+        "Etag": incident.get("etag"), "IncidentUrl": props.get("incidentUrl"), "Deleted": False,
     }
 
 
 def comment_context(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
     props = _obj(comment.get("properties"))
-    author = _obj(props.get("author"))
-    return {
-        "ID": comment.get("name"),
-        "IncidentID": incident_id,
-        "Message": props.get("message"),
-        "AuthorName": author.get("assignedTo") or author.get("name"),
-        "AuthorEmail": author.get("email"),
-        "CreatedTimeUTC": format_time(props.get("createdTimeUtc")),
-    }
+    return {"ID": comment.get("name"), "IncidentID": incident_id, "Message": props.get("message"),
+            "AuthorName": _who(props.get("author"), ("assignedTo", "name")),
+            "AuthorEmail": _obj(props.get("author")).get("email"),
+            "CreatedTimeUTC": format_time(props.get("createdTimeUtc"))}
 
 
 def relation_context(relation: dict[str, Any], incident_id: str) -> dict[str, Any]:
@@ -1301,24 +1289,17 @@ def entity_context(entity: dict[str, Any], incident_id: str) -> dict[str, Any]:
             "Properties": entity.get("properties")}
 
 
+ALERT_FIELDS = {"DisplayName": "alertDisplayName", "Description": "description", "ConfidenceLevel": "confidenceLevel",
+                "Severity": "severity", "VendorName": "vendorName", "ProductName": "productName",
+                "ProductComponentName": "productComponentName"}  # context key -> alert property
+
+
 def alert_context(alert: dict[str, Any], incident_id: str) -> dict[str, Any]:
     props = _obj(alert.get("properties"))
     techniques = _obj(props.get("additionalData")).get("MitreTechniques")
-    return {
-        "ID": props.get("systemAlertId") or alert.get("name"),
-        "IncidentId": incident_id,
-        "Kind": alert.get("kind"),
-        "Tactic": props.get("tactics"),
-        "Techniques": props.get("techniques") or techniques,
-        "Technique": techniques,
-        "DisplayName": props.get("alertDisplayName"),
-        "Description": props.get("description"),
-        "ConfidenceLevel": props.get("confidenceLevel"),
-        "Severity": props.get("severity"),
-        "VendorName": props.get("vendorName"),
-        "ProductName": props.get("productName"),
-        "ProductComponentName": props.get("productComponentName"),
-    }
+    return {"ID": props.get("systemAlertId") or alert.get("name"), "IncidentId": incident_id, "Kind": alert.get("kind"),
+            "Tactic": props.get("tactics"), "Techniques": props.get("techniques") or techniques,
+            "Technique": techniques, **{key: props.get(name) for key, name in ALERT_FIELDS.items()}}
 
 
 INCIDENT_HEADERS = ["ID", "IncidentNumber", "Title", "Description", "Severity", "Status", "AssigneeName",
@@ -1910,8 +1891,8 @@ def watchlist_context(watchlist: dict[str, Any]) -> dict[str, Any]:
     return {"Name": watchlist.get("name"), "ID": props.get("watchlistId"), "DisplayName": props.get("displayName"),
             "Description": props.get("description"), "Provider": props.get("provider"),
             "Source": props.get("source"), "Created": format_time(props.get("created")),
-            "Updated": format_time(props.get("updated")), "CreatedBy": _obj(props.get("createdBy")).get("name"),
-            "UpdatedBy": _obj(props.get("updatedBy")).get("name"), "Alias": props.get("watchlistAlias"),
+            "Updated": format_time(props.get("updated")), "CreatedBy": _who(props.get("createdBy"), ("name",)),
+            "UpdatedBy": _who(props.get("updatedBy"), ("name",)), "Alias": props.get("watchlistAlias"),
             "Label": props.get("labels") or [], "ItemsSearchKey": props.get("itemsSearchKey")}
 
 
@@ -1919,7 +1900,7 @@ def watchlist_item_context(item: dict[str, Any], alias: str) -> dict[str, Any]:
     props = _obj(item.get("properties"))
     return {"WatchlistAlias": alias, "ID": props.get("watchlistItemId") or item.get("name"), "Name": item.get("name"),
             "Created": format_time(props.get("created")), "Updated": format_time(props.get("updated")),
-            "CreatedBy": _obj(props.get("createdBy")).get("name"), "UpdatedBy": _obj(props.get("updatedBy")).get("name"),
+            "CreatedBy": _who(props.get("createdBy"), ("name",)), "UpdatedBy": _who(props.get("updatedBy"), ("name",)),
             "ItemsKeyValue": _obj(props.get("itemsKeyValue"))}
 
 
@@ -2511,6 +2492,9 @@ def _utc_time(value: str) -> str:
     return format_time(value)
 
 
+Timestamp = Annotated[str, AfterValidator(_utc_time)]
+
+
 class ListAutomationRulesArgs(ListArgs):
     automation_rule_id: SafeId | None = None
 
@@ -2522,7 +2506,7 @@ class AutomationRuleArgs(Args):
     is_enabled: TrueFalse | None = None
     triggers_on: TriggersOn | None = None
     triggers_when: TriggersWhen | None = None
-    expiration_time: Annotated[str, AfterValidator(_utc_time)] | None = None
+    expiration_time: Timestamp | None = None
     conditions_json: Annotated[list[dict[str, Any]], CONDITIONS] | None = None
     actions_json: Annotated[list[dict[str, Any]], ACTIONS] | None = None
 
@@ -2540,8 +2524,8 @@ def automation_rule_context(rule: dict[str, Any]) -> dict[str, Any]:
                      "Configuration": x.get("actionConfiguration")} for x in _objs(props.get("actions"))],
         "CreatedTimeUtc": format_time(props.get("createdTimeUtc")),
         "LastModifiedTimeUtc": format_time(props.get("lastModifiedTimeUtc")),
-        "CreatedBy": _obj(props.get("createdBy")).get("name") or _obj(props.get("createdBy")).get("email"),
-        "LastModifiedBy": _obj(props.get("lastModifiedBy")).get("name") or _obj(props.get("lastModifiedBy")).get("email"),
+        "CreatedBy": _who(props.get("createdBy"), ("name", "email")),
+        "LastModifiedBy": _who(props.get("lastModifiedBy"), ("name", "email")),
         "Etag": rule.get("etag"),
     }
 
@@ -2602,18 +2586,6 @@ def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, 
 # endregion
 
 # region bookmarks
-
-# The first helpers here serve the incident task and data connector commands too.
-
-
-Timestamp = Annotated[str, AfterValidator(_utc_time)]  # the ISO 8601 check of the automation rules
-
-
-def _who(value: Any) -> str | None:
-    """A UserInfo or ClientInfo object as one readable name."""
-    who = _obj(value)
-    return who.get("name") or who.get("email") or who.get("userPrincipalName") or who.get("objectId")
-
 
 BOOKMARK_KEY = "AzureSentinel.Bookmark(val.ID === obj.ID)"
 BOOKMARK_HEADERS = ["ID", "DisplayName", "Query", "Notes", "Labels", "EventTime", "Created", "CreatedBy", "Updated",
