@@ -4,9 +4,9 @@ A drop-in replacement for the official "Microsoft Sentinel" integration: the sam
 command, argument and context names, with exactly-once fetching, throttling-aware retries,
 conflict-safe updates, retry-safe comments and safe paging.
 
-Read top to bottom: constants; errors; settings; credentials; transport (the one retry loop and
-the one pagination loop); the Sentinel client; formatters; commands by resource; fetch; the
-command table; main(), the only function that touches `demisto`.
+Read top to bottom: constants, errors, settings, HTTP (the one retry loop), credentials, transport
+(the one pagination loop), client, formatters, arguments, the command registry, the commands by
+resource, fetch, mirroring, and main(), the only function that touches `demisto`.
 """
 
 import base64
@@ -270,10 +270,6 @@ class Settings(BaseModel):
     comment_tag: str = "comment"  # entries with this tag become Sentinel comments
 
     @property
-    def secrets(self) -> list[str]:
-        return [s for s in (self.client_secret, self.cert_private_key) if s]
-
-    @property
     def scope(self) -> str:
         return f"{self.cloud.arm}/.default"
 
@@ -429,8 +425,7 @@ def _check_odata_filter(text: str) -> None:
 
 
 class RedirectRefused(requests.RequestException):
-    """A 3xx answer. Redirects are never followed: the token, the secret or a request body would go
-    to the Location host."""
+    """A 3xx answer: never followed, or the token, the secret or a request body would go to its Location."""
 
     def __init__(self, method: str, url: str, status: int, location: str):
         self.status = status
@@ -444,12 +439,8 @@ class TlsSetupError(requests.RequestException):
 
 
 class TimeoutSession(requests.Session):
-    """The session every request goes through (ARM, the query API, sign-in, managed identity).
-
-    Each request has a timeout (MSAL's discovery and identity calls set none), uses the session's
-    TLS setting (requests would otherwise let REQUESTS_CA_BUNDLE re-enable verification that
-    `insecure` turned off) and never follows a redirect: a 3xx raises RedirectRefused.
-    """
+    """The session of every request: with a timeout (MSAL's calls set none), the session's TLS setting (else
+    REQUESTS_CA_BUNDLE would re-enable what `insecure` turned off), and RedirectRefused on a 3xx."""
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
@@ -518,10 +509,8 @@ T = TypeVar("T")
 
 
 class RetryPolicy:
-    """The one retry loop: at most MAX_ATTEMPTS attempts per request, waiting Retry-After when given,
-    else exponential backoff with jitter, all within one time budget per command (shared by every
-    request of the invocation, sign-in included). `now`, `sleep` and `jitter` are injectable.
-    """
+    """The one retry loop: MAX_ATTEMPTS per request, waiting Retry-After or a jittered backoff, within one
+    time budget shared by every request of the invocation (sign-in included)."""
 
     def __init__(self, now: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  log: Callable[[str], None] = lambda _msg: None, budget_s: float = COMMAND_RETRY_BUDGET_S,
@@ -590,11 +579,8 @@ class AccessToken:
 
 
 class TokenEndpoints:
-    """The HTTP client MSAL is given: the session, with every answer checked before MSAL reads it.
-
-    A transient status (408, 429, 5xx) raises Retryable, so the one retry loop repeats the whole
-    sign-in; a body that is not a JSON object raises AuthError, so MSAL never parses or logs it.
-    """
+    """The HTTP client MSAL is given: a transient status raises Retryable (the retry loop repeats the sign-in),
+    a body that is not a JSON object AuthError (so MSAL never parses or logs it)."""
 
     TRANSIENT = RETRY_ANY_METHOD | RETRY_IDEMPOTENT
 
@@ -647,13 +633,9 @@ def _token_answer_problem(url: str, data: dict[str, Any]) -> str | None:
 
 
 class Credential:
-    """One `get_token()` for every kind of credential and one resource (ARM, or the Log Analytics
-    query API), with the token cached across runs.
-
-    The cache lives in the integration context (a dict the caller persists): per credential, the
-    token and its expiry, under a key derived from cloud, tenant, client and scope. Never the
-    secret. A malformed cache entry is ignored (the credential signs in again).
-    """
+    """`get_token()` for one kind of credential and one resource (ARM, or the query API). The token and its
+    expiry (never the secret) are cached in the integration context under a key derived from cloud, tenant,
+    client and scope; a malformed entry is ignored."""
 
     CONTEXT_KEY = "azure_tokens"
 
@@ -694,13 +676,10 @@ class Credential:
 
     def invalidate(self) -> None:
         """Forget this credential's cached token (after a 401)."""
-        tokens = self._context.get(self.CONTEXT_KEY)
-        if isinstance(tokens, dict):
-            tokens.pop(self.cache_key, None)
+        _obj(self._context.get(self.CONTEXT_KEY)).pop(self.cache_key, None)
 
     def _cached(self) -> str | None:
-        tokens = self._context.get(self.CONTEXT_KEY)
-        return _token_entry(tokens.get(self.cache_key), self._now()) if isinstance(tokens, dict) else None
+        return _token_entry(_obj(self._context.get(self.CONTEXT_KEY)).get(self.cache_key), self._now())
 
     def _sign_in(self) -> AccessToken:
         """One sign-in through MSAL (imported here: with a cached token the heaviest import is skipped)."""
@@ -782,11 +761,6 @@ def _access_token(settings: Settings, result: Any, now: float) -> AccessToken:
     return AccessToken(token, now + max(0.0, expires_in))
 
 
-def reset_tokens(context: dict[str, Any]) -> None:
-    """Forget every cached token (azure-sentinel-auth-reset)."""
-    context.pop(Credential.CONTEXT_KEY, None)
-
-
 AAD_HINTS = {
     7000215: "the client secret is wrong; copy the secret's Value (not its ID) from the app registration",
     7000222: "the client secret has expired; create a new one and update the instance",
@@ -801,8 +775,9 @@ def _token_error_message(settings: Settings, result: dict[str, Any]) -> str:
     code = str(result.get("error") or "unknown_error")
     description = _first_line(str(result.get("error_description") or ""))
     codes = result.get("error_codes")
-    hint = next((AAD_HINTS[c] for c in (codes if isinstance(codes, list) else []) if isinstance(c, int) and c in AAD_HINTS),
-                "check the credentials and the Azure Cloud setting, then run azure-sentinel-auth-reset")
+    known = [AAD_HINTS[c] for c in (codes if isinstance(codes, list) else []) if isinstance(c, int) and c in AAD_HINTS]
+    hint = known[0] if known else ("check the credentials and the Azure Cloud setting, then run "
+                                   "azure-sentinel-auth-reset")
     return f"Sign-in with {settings.auth_kind.value} failed ({code}: {description}); {hint}."
 
 
@@ -826,21 +801,11 @@ class Response:
 
 
 class Transport:
-    """The one place that sends requests to an API (ARM, or the Log Analytics query API).
-
-    Rules (DESIGN §5), enforced here so that every command inherits them:
-    - the bearer token goes only to this API's own scheme, host and port (`base`);
-    - redirects are never followed (the session raises RedirectRefused on a 3xx);
-    - a link from a server `nextLink` or a `next_link` argument must, after percent-decoding and
-      with dot segments refused, stay on the collection the command asked for (the path is pinned,
-      not just the host);
-    - a 2xx body must have the shape the API defines (a JSON object; `value` a list of objects,
-      `properties` objects, `nextLink` a string): anything else is one clear ApiError, never an
-      empty result;
-    - retries (connection errors, mid-body resets and 408/5xx for idempotent calls, 429 for all)
-      go through the one RetryPolicy; a 401 refreshes the token once.
-    `log` receives one line per retry (never headers or tokens).
-    """
+    """The one place that sends requests to an API (ARM, or the Log Analytics query API). Every command
+    inherits its rules (DESIGN §5): the token goes only to `base`'s scheme, host and port; a link (a server
+    nextLink or a next_link argument) must stay on the collection the command reads, after decoding; a 2xx
+    body must have the shape the API defines, else one ApiError; retries go through the one RetryPolicy,
+    and a 401 refreshes the token once."""
 
     def __init__(self, session: requests.Session, credential: Credential, base: str,
                  retry: RetryPolicy | None = None, api_version: str | None = API_VERSION):
@@ -868,21 +833,17 @@ class Transport:
     def send(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
              idempotent: bool | None = None, pin: str | None = None, items_key: str | None = None,
              allow_empty: bool | None = None) -> Response:
-        """Send one logical request (retried by the policy); return its final status and body.
-
-        `pin`: the collection path `url` must stay on (for links). `items_key`: the body is a page
-        whose list is under that key. `allow_empty`: an empty body is fine (default: DELETE only).
-        """
+        """One logical request, retried by the policy. `pin`: the collection a link must stay on; `items_key`:
+        the body is a page with its list there; `allow_empty`: an empty body is fine (default: DELETE only)."""
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE")
         if allow_empty is None:
             allow_empty = method == "DELETE"
         self.check_url(url, pin)
         query = dict(params or {})
-        if self.api_version and "api-version" not in parse_qsl_dict(url):
+        if self.api_version and "api-version" not in dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)):
             query.setdefault("api-version", self.api_version)
-        path = urlsplit(url).path
-        what = f"{method} {_resource_path(path)}"
+        what = f"{method} {_resource_path(urlsplit(url).path)}"
         refreshed = False
 
         def attempt() -> Response:
@@ -935,15 +896,10 @@ class Transport:
     def pages(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
               items_key: str = "value", top: Callable[[], int] | None = None, idempotent: bool | None = None,
               next_link: str | None = None, body_top: str | None = None) -> Iterator[tuple[list[Any], str | None]]:
-        """Yield (items, nextLink) page by page over the collection `url`.
-
-        `next_link` (a caller's link) continues a previous listing instead of starting it. Every
-        link is checked against `url`'s collection before it is sent. `top`, when given, sizes
-        each page ($top, and the body field `body_top` for APIs sized by their body, such as
-        queryIndicators' pageSize), so a caller that wants N items never receives more than it asked
-        for and can hand the remaining nextLink on without losing items. Repeated links and more than
-        MAX_PAGES pages stop with an error.
-        """
+        """Yield (items, nextLink) over the collection `url`, from its start or from a caller's `next_link`
+        (each link checked against `url`). `top()` sizes each page ($top, and the body field `body_top`, e.g.
+        queryIndicators' pageSize), so a caller never gets more than it asked for and loses nothing when it
+        hands the nextLink on. A repeated link or more than MAX_PAGES pages stop with an error."""
         pin = urlsplit(url).path
         seen: set[str] = set()
         link = next_link
@@ -971,10 +927,8 @@ class Transport:
 
     def collect(self, method: str, url: str, limit: int, sized: bool = True, **kwargs: Any
                 ) -> tuple[list[Any], str | None]:
-        """Up to `limit` items across pages, and the nextLink to continue from (None when done).
-
-        `sized`: the API takes $top (most do). Without it whole pages are returned, so that continuing
-        from the nextLink never skips the rest of a page."""
+        """Up to `limit` items and the nextLink to continue from; whole pages when the API takes no $top
+        (`sized` False), so continuing never skips the rest of a page."""
         items: list[Any] = []
         next_link = None
         top = (lambda: min(PAGE_MAX, limit - len(items))) if sized else None
@@ -983,10 +937,6 @@ class Transport:
             if len(items) >= limit:
                 break
         return (items[:limit] if sized else items), next_link
-
-
-def parse_qsl_dict(url: str) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
 
 
 def with_top(url: str, top: int) -> str:
@@ -998,8 +948,8 @@ def with_top(url: str, top: int) -> str:
 
 
 def _segments(path: str) -> list[str] | None:
-    """A path's segments, percent-decoded and lower-cased (ARM paths are case-insensitive); None
-    when decoding reveals dot segments, backslashes, encoded slashes' leftovers or empty segments."""
+    """A path's segments, decoded and lower-cased (ARM paths are case-insensitive); None when decoding
+    reveals dot segments, backslashes, leftover escapes or empty segments."""
     decoded = unquote(path)
     if "%" in decoded or "\\" in decoded:
         return None
@@ -1167,9 +1117,6 @@ class Client:
         return self.transport.pages("GET", self.url("incidents"),
                                     params={"$filter": odata_filter, "$orderby": orderby}, top=top)
 
-    def put_incident(self, incident_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.put("incidents", incident_id, body=body)
-
     # incident sub-resources (also read by fetch enrichment)
     def list_comments(self, incident_id: str, limit: int, next_link: str | None = None
                       ) -> tuple[list[dict[str, Any]], str | None]:
@@ -1181,7 +1128,7 @@ class Client:
     def list_relations(self, incident_id: str, limit: int, odata_filter: str | None = None,
                        next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         return self.collect(("incidents", incident_id, "relations"), limit, next_link,
-                         {"$filter": odata_filter} if odata_filter else {})
+                            {"$filter": odata_filter} if odata_filter else {})
 
     def list_alerts(self, incident_id: str) -> list[dict[str, Any]]:
         return self.post("incidents", incident_id, "alerts", items_key="value", idempotent=True)["value"]
@@ -1307,8 +1254,7 @@ INCIDENT_HEADERS = ["ID", "IncidentNumber", "Title", "Description", "Severity", 
                     "LastModifiedTimeUTC", "CreatedTimeUTC", "AlertsCount", "BookmarksCount", "CommentsCount",
                     "AlertProductNames", "Tactics", "Etag"]
 COMMENT_HEADERS = ["ID", "IncidentID", "Message", "AuthorName", "AuthorEmail", "CreatedTimeUTC"]
-ALERT_HEADERS = ["ID", "Kind", "Tactic", "DisplayName", "Description", "ConfidenceLevel", "Severity",
-                 "VendorName", "ProductName", "ProductComponentName"]
+ALERT_HEADERS = ["ID", "Kind", "Tactic", *ALERT_FIELDS]
 
 
 def pascal_to_space(name: str) -> str:
@@ -1358,19 +1304,26 @@ def next_link_context(next_link: str | None) -> dict[str, Any]:
 # region command arguments
 
 
-def _positive_limit(maximum: int) -> Callable[[Any], int]:
+def _limit(maximum: int) -> Callable[[Any], int]:
+    """A check of a `limit` argument: a whole number from 1 to `maximum` (absent: 50)."""
     def check(value: Any) -> int:
-        text = str(value).strip()
+        text = str(50 if value is None else value).strip()
         if not text.isdigit() or not 1 <= int(text) <= maximum:
             raise ValueError(f"must be a whole number from 1 to {maximum}")
         return int(text)
     return check
 
 
+LIST_LIMIT_MAX = 1000
+Limit = Annotated[int, BeforeValidator(_limit(LIST_LIMIT_MAX))]
 SafeId = Annotated[str, AfterValidator(lambda v: safe_id(v))]
 CommentId = Annotated[str, AfterValidator(lambda v: safe_id(v, "comment ID"))]
 TextList = Annotated[list[str], BeforeValidator(_as_list)]  # argToList: a list, JSON list or "a,b"
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
+
+
+def _choices(name: str, *values: str) -> Any:
+    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
 
 
 def json_arg(value: Any, shape: type = dict, lenient: bool = False) -> Any:
@@ -1391,10 +1344,6 @@ def json_arg(value: Any, shape: type = dict, lenient: bool = False) -> Any:
 
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(json_arg)]
-
-
-def _choices(name: str, *values: str) -> Any:
-    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
 
 
 class ArgsModel(BaseModel):
@@ -1433,17 +1382,14 @@ class IncidentArgs(Args):
     incident_id: SafeId
 
 
-LIST_LIMIT_MAX = 1000
-
-
 class ListArgs(Args):
     limit: int = 50
     next_link: str | None = None
 
     @field_validator("limit", mode="before")
     @classmethod
-    def _limit(cls, value: Any) -> int:
-        return _positive_limit(LIST_LIMIT_MAX)(50 if value is None else value)
+    def _check_limit(cls, value: Any) -> int:
+        return _limit(LIST_LIMIT_MAX)(value)
 
 
 # endregion
@@ -1494,11 +1440,8 @@ def command(name: str, *, workspace: bool = True) -> Callable[[CommandFn], Comma
 def write_with_etag(client: Client, segments: tuple[str, ...], apply: Callable[[dict[str, Any] | None],
                     dict[str, Any]], *, create: bool = True) -> dict[str, Any]:
     """Read-modify-write of one resource with its etag; on 409 re-read and re-apply (bounded rounds).
-
-    `apply(current)` builds the body from the current resource (None when it does not exist yet and
-    `create` is set): it must carry only what the user asked to change over the current values, so
-    re-applying after a conflict never undoes a concurrent change to another field.
-    """
+    `apply(current)` (None: not there yet, with `create`) must put only the user's changes over the current
+    values, so that re-applying never undoes a concurrent change to another field."""
     what = "/".join(segments)
     for round_number in range(1, MAX_CONFLICT_ATTEMPTS + 1):
         try:
@@ -1594,9 +1537,8 @@ INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
 
 @command("azure-sentinel-get-incident-by-id")
 def get_incident_by_id_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    return incident_note(client.get_incident(a.incident_id), "Incident {id} details")
+    return incident_note(run.client.get_incident(a.incident_id), "Incident {id} details")
 
 
 class ListIncidentsArgs(ListArgs):
@@ -1605,14 +1547,12 @@ class ListIncidentsArgs(ListArgs):
 
 @command("azure-sentinel-list-incidents")
 def list_incidents_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(ListIncidentsArgs, args)
-    incidents, next_link = client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
+    incidents, next_link = run.client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
     rows = [incident_context(i) for i in incidents]
-    context = {INCIDENT_KEY: rows, **next_link_context(next_link)}
     more = " More remain: pass next_link to continue." if next_link else ""
-    readable = markdown_table(f"Incidents List ({len(rows)} results)", rows, INCIDENT_HEADERS) + more
-    return note(incidents, readable, context)
+    return note(incidents, markdown_table(f"Incidents List ({len(rows)} results)", rows, INCIDENT_HEADERS) + more,
+                {INCIDENT_KEY: rows, **next_link_context(next_link)})
 
 
 class UpdateIncidentArgs(IncidentArgs):
@@ -1631,11 +1571,7 @@ class UpdateIncidentArgs(IncidentArgs):
 
 
 def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The fields the user set, as a function that applies them to the current properties.
-
-    Fields the user did not set are carried over unchanged, so re-applying after a 409 never
-    undoes a concurrent change to another field.
-    """
+    """The fields the user set, as a function that applies them over the current properties."""
     simple = {"title": a.title, "description": a.description, "severity": a.severity, "status": a.status,
               "classification": a.classification, "classificationComment": a.classification_comment,
               "classificationReason": a.classification_reason}
@@ -1684,9 +1620,9 @@ def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str,
 
 @command("azure-sentinel-update-incident")
 def update_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(UpdateIncidentArgs, args)
-    return incident_note(update_incident(client, a.incident_id, incident_changes(a)), "Updated incident {id} details")
+    return incident_note(update_incident(run.client, a.incident_id, incident_changes(a)),
+                         "Updated incident {id} details")
 
 
 class CreateIncidentArgs(ArgsModel):
@@ -1707,14 +1643,14 @@ def create_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     if a.labels:
         props["labels"] = [{"labelName": label, "labelType": "User"} for label in a.labels]
     # The ID is chosen once per invocation, so a retried PUT updates the same incident.
-    return incident_note(run.client.put_incident(run.new_id(), {"properties": props}), "Created incident {id} details")
+    return incident_note(run.client.put("incidents", run.new_id(), body={"properties": props}),
+                         "Created incident {id} details")
 
 
 @command("azure-sentinel-delete-incident")
 def delete_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    client.delete("incidents", a.incident_id)
+    run.client.delete("incidents", a.incident_id)
     return note({}, f"Incident {a.incident_id} was deleted successfully.",
                 {INCIDENT_KEY: {"ID": a.incident_id, "Deleted": True}})
 
@@ -1734,13 +1670,11 @@ class ListCommentsArgs(IncidentArgs, ListArgs):
 
 @command("azure-sentinel-list-incident-comments")
 def list_incident_comments_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(ListCommentsArgs, args)
-    comments, next_link = client.list_comments(a.incident_id, a.limit, a.next_link)
+    comments, next_link = run.client.list_comments(a.incident_id, a.limit, a.next_link)
     rows = [comment_context(c, a.incident_id) for c in comments]
-    context = {_comment_key(a.incident_id): rows, **next_link_context(next_link)}
     readable = markdown_table(f"Incident {a.incident_id} Comments ({len(rows)} results)", rows, COMMENT_HEADERS)
-    return note(comments, readable, context)
+    return note(comments, readable, {_comment_key(a.incident_id): rows, **next_link_context(next_link)})
 
 
 class AddCommentArgs(IncidentArgs):
@@ -2820,7 +2754,7 @@ RESOURCE_GROUP_FIELDS = ("id", "name", "type", "location", "tags", "properties")
 
 
 class SubscriptionsArgs(ArgsModel):
-    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(LIST_LIMIT_MAX)(50 if v is None else v))] = 50
+    limit: Limit = 50
     next_link: str | None = None
 
 
@@ -2830,7 +2764,8 @@ def subscriptions_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]
     items, next_link = run.client.transport.collect("GET", run.client.arm_url("subscriptions"), a.limit, sized=False,
                                                     params={"api-version": SUBSCRIPTIONS_API}, next_link=a.next_link)
     rows = [{k: s.get(k) for k in SUBSCRIPTION_FIELDS} for s in items]
-    return list_note("Subscriptions", items, rows, "AzureSentinel.Subscription(val.subscriptionId === obj.subscriptionId)",
+    key = "AzureSentinel.Subscription(val.subscriptionId === obj.subscriptionId)"
+    return list_note("Subscriptions", items, rows, key,
                      ["subscriptionId", "displayName", "state", "tenantId", "authorizationSource"], next_link)
 
 
@@ -2873,7 +2808,7 @@ TIMESPAN_RE = re.compile(r"^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\
 class QueryArgs(Args):
     query: str
     timespan: str = "P1D"
-    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(10_000)(50 if v is None else v))] = 50
+    limit: Annotated[int, BeforeValidator(_limit(10_000))] = 50
 
     @field_validator("timespan")
     @classmethod
@@ -3632,7 +3567,7 @@ def test_module(client: Client, settings: Settings, now: datetime) -> str:
 
 @command("azure-sentinel-auth-reset", workspace=False)
 def auth_reset_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    reset_tokens(run.context)
+    run.context.pop(Credential.CONTEXT_KEY, None)
     return note({}, "Authorization was reset successfully: the cached access tokens were removed and new ones "
                     "will be requested on the next command.")
 
