@@ -45,6 +45,7 @@ SENTINEL_PROVIDER_PATH = (
 NEXTLINK_DESCRIPTION = "NextLink for listing commands"
 NEXTLINK_KEY = f'AzureSentinel.NextLink(val.Description == "{NEXTLINK_DESCRIPTION}")'
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+ISO_DURATION = r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"  # PT5H, P1D, P2DT1H30M
 
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
@@ -1685,13 +1686,10 @@ class AddCommentArgs(IncidentArgs):
 @command("azure-sentinel-incident-add-comment")
 def incident_add_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(AddCommentArgs, args)
-    # One ID per invocation (or the caller's stable ID): a PUT retried after a lost response
-    # overwrites the same comment instead of adding a second one.
-    comment_id = a.comment_id or run.new_id()
-    comment = run.client.put_comment(a.incident_id, comment_id, a.message)
-    row = comment_context(comment, a.incident_id)
-    return item_note(comment, f"Incident {a.incident_id} new comment details", row, _comment_key(a.incident_id),
-                     COMMENT_HEADERS)
+    # One ID per invocation (or the caller's): a PUT retried after a lost answer overwrites the same comment.
+    comment = run.client.put_comment(a.incident_id, a.comment_id or run.new_id(), a.message)
+    return item_note(comment, f"Incident {a.incident_id} new comment details", comment_context(comment, a.incident_id),
+                     _comment_key(a.incident_id), COMMENT_HEADERS)
 
 
 class DeleteCommentArgs(IncidentArgs):
@@ -1700,9 +1698,8 @@ class DeleteCommentArgs(IncidentArgs):
 
 @command("azure-sentinel-incident-delete-comment")
 def incident_delete_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(DeleteCommentArgs, args)
-    if not client.delete("incidents", a.incident_id, "comments", a.comment_id):
+    if not run.client.delete("incidents", a.incident_id, "comments", a.comment_id):
         return note({}, f"Comment {a.comment_id} does not exist.")
     return note({}, f"Comment {a.comment_id} was deleted successfully from incident {a.incident_id}.")
 
@@ -1720,13 +1717,12 @@ class ListRelationsArgs(IncidentArgs, ListArgs):
 
 @command("azure-sentinel-list-incident-relations")
 def list_incident_relations_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(ListRelationsArgs, args)
     clauses = [f"({a.filter})"] if a.filter else []
     if a.entity_kinds:
         clauses.append(f"search.in(properties/relatedResourceKind, {odata_quote(','.join(a.entity_kinds))}, ',')")
-    relations, next_link = client.list_relations(a.incident_id, a.limit, " and ".join(clauses) or None,
-                                                 a.next_link)
+    relations, next_link = run.client.list_relations(a.incident_id, a.limit, " and ".join(clauses) or None,
+                                                     a.next_link)
     rows = [relation_context(r, a.incident_id) for r in relations]
     key = f"AzureSentinel.IncidentRelatedResource(val.ID === obj.ID && val.IncidentID == '{a.incident_id}')"
     readable = markdown_table(f"Incident {a.incident_id} Relations ({len(rows)} results)", rows,
@@ -1736,25 +1732,22 @@ def list_incident_relations_command(run: Run, args: dict[str, Any]) -> dict[str,
 
 @command("azure-sentinel-list-incident-entities")
 def list_incident_entities_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    data = client.list_entities(a.incident_id)
+    data = run.client.list_entities(a.incident_id)
     rows = [entity_context(e, a.incident_id) for e in data["entities"]]
-    key = "AzureSentinel.IncidentEntity(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
-    readable = markdown_table(f"Incident {a.incident_id} Entities ({len(rows)} results)",
-                              [{"ID": r["ID"], "Kind": r["Kind"], "Properties": r["Properties"]} for r in rows])
-    return note(data, readable, {key: rows})
+    return list_note(f"Incident {a.incident_id} Entities", data, rows,
+                     "AzureSentinel.IncidentEntity(val.ID === obj.ID && val.IncidentId === obj.IncidentId)",
+                     ["ID", "Kind", "Properties"])
 
 
 @command("azure-sentinel-list-incident-alerts")
 def list_incident_alerts_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    alerts = client.list_alerts(a.incident_id)
-    rows = [alert_context(al, a.incident_id) for al in alerts]
-    key = "AzureSentinel.IncidentAlert(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
-    readable = markdown_table(f"Incident {a.incident_id} Alerts ({len(rows)} results)", rows, ALERT_HEADERS)
-    return note({"value": alerts}, readable, {key: rows})
+    alerts = run.client.list_alerts(a.incident_id)
+    rows = [alert_context(alert, a.incident_id) for alert in alerts]
+    return list_note(f"Incident {a.incident_id} Alerts", {"value": alerts}, rows,
+                     "AzureSentinel.IncidentAlert(val.ID === obj.ID && val.IncidentId === obj.IncidentId)",
+                     ALERT_HEADERS)
 
 
 RELATION_NAME = re.compile(r"^[a-zA-Z0-9-]{3,63}$")  # the API's rule for relation names
@@ -1903,9 +1896,9 @@ def watchlist_create_update_command(run: Run, args: dict[str, Any]) -> dict[str,
     a = parse_args(WatchlistCreateArgs, args)
     name, content = read_watchlist_file(run, a.file_entry_id)
     wanted = {"watchlistAlias": a.watchlist_alias, "displayName": a.watchlist_display_name, "provider": a.provider,
-              "source": name, "sourceType": "Local", "itemsSearchKey": a.items_search_key, "contentType": a.content_type,
-              "numberOfLinesToSkip": a.lines_to_skip, "rawContent": content, "labels": a.labels,
-              "description": a.description}
+              "source": name, "sourceType": "Local", "itemsSearchKey": a.items_search_key,
+              "contentType": a.content_type, "numberOfLinesToSkip": a.lines_to_skip, "rawContent": content,
+              "labels": a.labels, "description": a.description}
     watchlist = write_with_etag(run.client, ("watchlists", a.watchlist_alias),
                                 lambda current: merge_properties(current, wanted))
     return item_note(watchlist, f"Watchlist {a.watchlist_alias} was created or updated", watchlist_context(watchlist),
@@ -1974,8 +1967,8 @@ INDICATOR_FIELDS = {"Confidence": "confidence", "CreatedByRef": "createdByRef", 
 INDICATOR_TIMES = {"Created": "created", "LastUpdatedTimeUtc": "lastUpdatedTimeUtc", "ValidFrom": "validFrom",
                    "ValidUntil": "validUntil"}
 IndicatorType = _choices("IndicatorType", *PATTERN_TYPES)
-ThreatType = _choices("ThreatType", "anomalous-activity", "attribution", "anonymization", "benign", "malicious-activity",
-                      "compromised", "unknown")
+ThreatType = _choices("ThreatType", "anomalous-activity", "attribution", "anonymization", "benign",
+                      "malicious-activity", "compromised", "unknown")
 HashType = _choices("HashType", *HASH_LENGTHS)
 
 
@@ -2227,7 +2220,7 @@ def _words(value: str, sep: str = "") -> str:
 
 def _duration(value: str) -> str:
     text = value.strip().upper()
-    if not re.fullmatch(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", text):
+    if not re.fullmatch(ISO_DURATION, text):
         raise ValueError(f"{value!r} is not an ISO 8601 duration; write e.g. PT5H (5 hours), PT30M or P1D (1 day)")
     return text
 
@@ -2282,8 +2275,9 @@ def delete_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
 
 YesNo = _choices("YesNo", "yes", "no")
 RuleKind = _choices("RuleKind", "fusion", "microsoft_security_incident_creation", "scheduled")
-ProductFilter = _choices("ProductFilter", "azure_active_directory_identity_protection", "azure_advanced_threat_protection",
-                         "azure_security_center", "azure_security_center_for_iot", "microsoft_cloud_app_security")
+ProductFilter = _choices("ProductFilter", "azure_active_directory_identity_protection",
+                         "azure_advanced_threat_protection", "azure_security_center", "azure_security_center_for_iot",
+                         "microsoft_cloud_app_security")
 RuleSeverity = _choices("RuleSeverity", "informational", "low", "medium", "high")
 TriggerOperator = _choices("TriggerOperator", "equal", "greater_than", "less_than", "not_equal")
 Duration = Annotated[str, AfterValidator(_duration)]
@@ -2513,7 +2507,8 @@ class DeleteAutomationRuleArgs(Args):
 @command("azure-sentinel-delete-automation-rule")
 def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(DeleteAutomationRuleArgs, args)
-    return delete_note(run.client, f"Automation rule {a.automation_rule_id}", ("automationRules", a.automation_rule_id),
+    return delete_note(run.client, f"Automation rule {a.automation_rule_id}",
+                       ("automationRules", a.automation_rule_id),
                        {AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}})
 
 
@@ -2524,10 +2519,11 @@ def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, 
 BOOKMARK_KEY = "AzureSentinel.Bookmark(val.ID === obj.ID)"
 BOOKMARK_HEADERS = ["ID", "DisplayName", "Query", "Notes", "Labels", "EventTime", "Created", "CreatedBy", "Updated",
                     "UpdatedBy", "IncidentInfo"]
-BOOKMARK_TEXT = {"displayName": "DisplayName", "query": "Query", "queryResult": "QueryResult", "notes": "Notes"}
-BOOKMARK_TIMES = {"created": "Created", "updated": "Updated", "eventTime": "EventTime",
-                  "queryStartTime": "QueryStartTime", "queryEndTime": "QueryEndTime"}
-BOOKMARK_WRITABLE = frozenset({*BOOKMARK_TEXT, "labels", "eventTime", "queryStartTime", "queryEndTime",
+# context key -> bookmark property
+BOOKMARK_TEXT = {"DisplayName": "displayName", "Query": "query", "QueryResult": "queryResult", "Notes": "notes"}
+BOOKMARK_TIMES = {"Created": "created", "Updated": "updated", "EventTime": "eventTime",
+                  "QueryStartTime": "queryStartTime", "QueryEndTime": "queryEndTime"}
+BOOKMARK_WRITABLE = frozenset({*BOOKMARK_TEXT.values(), "labels", "eventTime", "queryStartTime", "queryEndTime",
                                "incidentInfo"})
 
 
@@ -2538,11 +2534,10 @@ def bookmark_context(bookmark: dict[str, Any]) -> dict[str, Any]:
     labels = props.get("labels")
     return {
         "ID": bookmark.get("name"),
-        **{key: props.get(name) for name, key in BOOKMARK_TEXT.items()},
+        **{key: props.get(name) for key, name in BOOKMARK_TEXT.items()},
         "Labels": [v for v in labels if isinstance(v, str)] if isinstance(labels, list) else [],
-        **{key: format_time(props.get(name)) for name, key in BOOKMARK_TIMES.items()},
-        "CreatedBy": _who(props.get("createdBy")),
-        "UpdatedBy": _who(props.get("updatedBy")),
+        **{key: format_time(props.get(name)) for key, name in BOOKMARK_TIMES.items()},
+        "CreatedBy": _who(props.get("createdBy")), "UpdatedBy": _who(props.get("updatedBy")),
         "IncidentInfo": {"IncidentId": info.get("incidentId"), "Title": info.get("title"),
                          "Severity": info.get("severity"), "RelationName": info.get("relationName")},
         "Etag": bookmark.get("etag") or _obj(props.get("additionalData")).get("ETag"),
@@ -2801,8 +2796,8 @@ def resource_group_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any
 
 WORKSPACES_API = "2022-10-01"
 WORKSPACE_IDS_KEY = "workspace_ids"  # integration context: workspace ARM path -> customer ID
-TIMESPAN_RE = re.compile(r"^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
-                         r"|\d{4}-\d\d-\d\dT[\d:.]+Z?/(\d{4}-\d\d-\d\dT[\d:.]+Z?|P[\dYMWDTHS.]+))$")
+TIMESPAN_RE = re.compile(rf"^({ISO_DURATION}"  # a duration, or start/end
+                         rf"|\d{{4}}-\d\d-\d\dT[\d:.]+Z?/(\d{{4}}-\d\d-\d\dT[\d:.]+Z?|P[\dYMWDTHS.]+))$")
 
 
 class QueryArgs(Args):
@@ -2835,8 +2830,7 @@ def workspace_id(run: Run) -> str:
     if run.settings.workspace_id:
         return safe_id(run.settings.workspace_id, "Workspace ID")
     ws_url = run.client.workspace_url.split("/providers/Microsoft.SecurityInsights")[0]
-    cache = run.context.get(WORKSPACE_IDS_KEY)
-    cache = cache if isinstance(cache, dict) else {}
+    cache = _obj(run.context.get(WORKSPACE_IDS_KEY))
     key = urlsplit(ws_url).path.lower()
     if not isinstance(cache.get(key), str):
         workspace = run.client.transport.request("GET", ws_url, params={"api-version": WORKSPACES_API})
@@ -2869,8 +2863,11 @@ def run_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     data = transport.request("POST", url, body={"query": a.query, "timespan": a.timespan}, idempotent=True,
                              items_key="tables")
     tables = query_tables(data, a.query, a.limit)
-    parts = [markdown_table(f"{t['TableName']} ({t['RowCount']} rows{', first ' + str(a.limit) if t['RowCount'] > a.limit else ''})",
-                            t["Rows"], [c["Name"] for c in t["Columns"]]) for t in tables]
+    parts = []
+    for t in tables:
+        shown = f", first {a.limit}" if t["RowCount"] > a.limit else ""
+        parts.append(markdown_table(f"{t['TableName']} ({t['RowCount']} rows{shown})", t["Rows"],
+                                    [c["Name"] for c in t["Columns"]]))
     partial = _obj(data.get("error"))
     if partial:
         details = "; ".join(_first_line(str(_obj(d).get("message") or "")) for d in partial.get("details") or [])
@@ -3553,15 +3550,12 @@ def get_mapping_fields_command(run: Run, args: dict[str, Any]) -> dict[str, Any]
 
 @command("test-module", workspace=False)
 def test_module_command(run: Run, args: dict[str, Any]) -> str:
-    return test_module(run.client, run.settings, run.now())
-
-
-def test_module(client: Client, settings: Settings, now: datetime) -> str:
     """Sign in and read one incident; with fetching on, also run a dry fetch (nothing emitted)."""
-    client.list_incidents(1)
-    if settings.is_fetch:
-        dry = settings.model_copy(update={"fetch_limit": 1})
-        select_incidents(client, dry, initial_state({}, dry, now), now)
+    now = run.now()
+    run.client.list_incidents(1)
+    if run.settings.is_fetch:
+        dry = run.settings.model_copy(update={"fetch_limit": 1})
+        select_incidents(run.client, dry, initial_state({}, dry, now), now)
     return "ok"
 
 
@@ -3578,11 +3572,8 @@ def auth_reset_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
 
 
 class Redactor:
-    """Masks every known secret (client secret, private key, tokens) in text bound for logs or entries.
-
-    `dynamic` returns secrets that appear during the run (access tokens once they are acquired).
-    Anything shaped like a JWT or an `access_token` JSON value is masked too, known or not.
-    """
+    """Masks every known secret in text bound for logs or entries: the given ones, those `dynamic` returns
+    (tokens acquired during the run), and anything shaped like a JWT, a bearer token or an access_token value."""
 
     PATTERNS = (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
                 re.compile(r'(?<="access_token":)\s*"[^"]*"'), re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]{8,}"))
@@ -3603,8 +3594,7 @@ class Redactor:
 
 
 def _cached_tokens(context: dict[str, Any]) -> list[str]:
-    tokens = context.get(Credential.CONTEXT_KEY)
-    entries = tokens.values() if isinstance(tokens, dict) else []
+    entries = _obj(context.get(Credential.CONTEXT_KEY)).values()
     return [str(e.get("access_token")) for e in entries if isinstance(e, dict) and e.get("access_token")]
 
 
@@ -3612,8 +3602,7 @@ LIBRARY_LOGGERS = ("msal", "urllib3")
 
 
 class _LogBridge(logging.Handler):
-    """Library log records (MSAL, urllib3) as lines of the integration's redacted debug log:
-    never on stderr, never with a traceback."""
+    """Library log records (MSAL, urllib3) as one line each of the redacted debug log (no stderr, no traceback)."""
 
     bridge = True
 
@@ -3650,12 +3639,10 @@ def build_run(params: dict[str, Any], args: dict[str, Any], command: str, contex
         return (overrides and str(args.get(arg) or "").strip()) or default
 
     client = Client(transport, chosen("subscription_id", settings.subscription_id),
-                    chosen("resource_group_name", settings.resource_group), chosen("workspace_name", settings.workspace))
-    return Run(settings=settings, client=client, context=context, now=lambda: datetime.fromtimestamp(now(), timezone.utc))
-
-
-def _platform_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+                    chosen("resource_group_name", settings.resource_group),
+                    chosen("workspace_name", settings.workspace))
+    return Run(settings=settings, client=client, context=context,
+               now=lambda: datetime.fromtimestamp(now(), timezone.utc))
 
 
 def main() -> None:
@@ -3664,9 +3651,9 @@ def main() -> None:
     redact = Redactor([])
     try:
         command = str(demisto.command() or "")
-        params = _platform_dict(demisto.params())
-        args = _platform_dict(demisto.args())
-        context = _platform_dict(demisto.getIntegrationContext())  # a malformed context is ignored
+        params = _obj(demisto.params())
+        args = _obj(demisto.args())
+        context = _obj(demisto.getIntegrationContext())  # a malformed context is ignored
         before = json.dumps(context, sort_keys=True, default=str)
         redact = Redactor([_secret_of(params.get("credentials")), _secret_of(params.get("creds_certificate")),
                            _secret_of(params.get("private_key"))], dynamic=lambda: _cached_tokens(context))
