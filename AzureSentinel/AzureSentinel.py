@@ -75,43 +75,23 @@ ERROR_HINTS: dict[int, str] = {
 SERVER_ERROR_HINT = "Azure had a transient failure; try again in a few minutes"
 
 
-class Severity(str, Enum):
-    INFORMATIONAL = "Informational"
-    LOW = "Low"
-    MEDIUM = "Medium"
-    HIGH = "High"
+def _choices(name: str, *values: str) -> Any:
+    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
 
 
+Severity = _choices("Severity", "Informational", "Low", "Medium", "High")
 SEVERITY_LEVEL = {"Informational": 0.5, "Low": 1, "Medium": 2, "High": 3}
 SEVERITY_ORDER = ["Informational", "Low", "Medium", "High"]
-
-
-class Status(str, Enum):
-    NEW = "New"
-    ACTIVE = "Active"
-    CLOSED = "Closed"
-
-
-class Classification(str, Enum):
-    BENIGN_POSITIVE = "BenignPositive"
-    FALSE_POSITIVE = "FalsePositive"
-    TRUE_POSITIVE = "TruePositive"
-    UNDETERMINED = "Undetermined"
-
-
-class ClassificationReason(str, Enum):
-    INACCURATE_DATA = "InaccurateData"
-    INCORRECT_ALERT_LOGIC = "IncorrectAlertLogic"
-    SUSPICIOUS_ACTIVITY = "SuspiciousActivity"
-    SUSPICIOUS_BUT_EXPECTED = "SuspiciousButExpected"
-
-
-# The reason Sentinel needs when closing, if the user gave none (as the official integration does).
-DEFAULT_CLASSIFICATION_REASON = {
-    "TruePositive": "SuspiciousActivity",
-    "BenignPositive": "SuspiciousButExpected",
-    "FalsePositive": "InaccurateData",
-}
+Status = _choices("Status", "New", "Active", "Closed")
+Classification = _choices("Classification", "BenignPositive", "FalsePositive", "TruePositive", "Undetermined")
+ClassificationReason = _choices("ClassificationReason", "InaccurateData", "IncorrectAlertLogic", "SuspiciousActivity",
+                                "SuspiciousButExpected")
+# The reasons that fit each classification; the first is the one used when closing without a reason (as the
+# official integration does).
+REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
+               "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
+DEFAULT_CLASSIFICATION_REASON = {classification: reasons[0] for classification, reasons in REASONS_FOR.items()
+                                 if reasons}
 
 
 @dataclass(frozen=True)
@@ -257,7 +237,7 @@ class Settings(BaseModel):
     # fetching
     is_fetch: bool = False
     first_fetch: timedelta = timedelta(days=3)
-    min_severity: Severity = Severity.INFORMATIONAL
+    min_severity: Severity = Severity.Informational
     statuses: tuple[Status, ...] = ()
     fetch_limit: int = Field(default=50, ge=1, le=1000)
     additional_info: tuple[str, ...] = ()
@@ -1323,10 +1303,6 @@ TextList = Annotated[list[str], BeforeValidator(_as_list)]  # argToList: a list,
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
 
 
-def _choices(name: str, *values: str) -> Any:
-    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
-
-
 def json_arg(value: Any, shape: type = dict, lenient: bool = False) -> Any:
     """A JSON argument, as text or as the value itself: an object (shape=dict) or a list of objects (shape=list;
     one object is a list of one). `lenient`, for the platform's own arguments: nothing is an empty one, and
@@ -1637,7 +1613,7 @@ class CreateIncidentArgs(ArgsModel):
 @command("azure-sentinel-create-incident", workspace=False)
 def create_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(CreateIncidentArgs, args)
-    props: dict[str, Any] = {"title": a.title, "severity": a.severity or Severity.INFORMATIONAL.value,
+    props: dict[str, Any] = {"title": a.title, "severity": a.severity or Severity.Informational.value,
                              "status": a.status}
     if a.description:
         props["description"] = a.description
@@ -3276,8 +3252,6 @@ CLOSE_REASON_OF = {"Undetermined": "Other", "TruePositive": "Resolved", "BenignP
                    "FalsePositive": "False Positive"}
 CLASSIFICATION_OF = {"Resolved": "TruePositive", "False Positive": "FalsePositive", "Duplicate": "Undetermined",
                      "Other": "Undetermined"}  # platform close reasons that no outgoing mapper translated
-REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
-               "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
 SEVERITY_OF_LEVEL = {0: "Informational", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "High"}
 PLATFORM_ACTIVE, PLATFORM_DONE = 1, 2  # IncidentStatus
 REDIRECTED = "redirected"  # the label the Defender portal gives an incident it merged into another
@@ -3315,7 +3289,7 @@ def mirror_failure(exc: SentinelError, skip: bool = False) -> SentinelError:
 def is_merged(props: dict[str, Any]) -> bool:
     """Closed by the Defender portal's merge: status Closed with the "Redirected" label."""
     labels = {str(label.get("labelName") or "").lower() for label in _objs(props.get("labels"))}
-    return props.get("status") == Status.CLOSED.value and REDIRECTED in labels
+    return props.get("status") == Status.Closed.value and REDIRECTED in labels
 
 
 def own_comment_prefix(instance: str) -> str:
@@ -3373,9 +3347,9 @@ def remote_data(client: Client, settings: Settings, incident_id: str, since: dat
     entries = [comment_entry(c, incident_id) for c in comments
                if not str(c.get("name") or "").startswith(own_comment_prefix(instance))
                and (parse_time(_obj(c.get("properties")).get("createdTimeUtc")) or EPOCH) > since]
-    if props.get("status") == Status.CLOSED.value and settings.close_incident:
+    if props.get("status") == Status.Closed.value and settings.close_incident:
         entries.append(close_entry(props, comments))
-    elif props.get("status") in (Status.NEW.value, Status.ACTIVE.value):
+    elif props.get("status") in (Status.New.value, Status.Active.value):
         entries.append({"Type": 1, "ContentsFormat": "json", "Contents": {"dbotIncidentReopen": True}})
     return [mirrored, *entries]
 
@@ -3470,8 +3444,8 @@ def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], 
         props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in new]
         if closing:
             props.update(closing_properties(a))
-        elif reopening and props.get("status") == Status.CLOSED.value:
-            props["status"] = Status.ACTIVE.value
+        elif reopening and props.get("status") == Status.Closed.value:
+            props["status"] = Status.Active.value
             for key in ("classification", "classificationReason", "classificationComment"):
                 props.pop(key, None)
         return props
@@ -3486,11 +3460,11 @@ def closing_properties(a: UpdateRemoteArgs) -> dict[str, Any]:
 
     classification = CLASSIFICATION_OF.get(given("classification"), given("classification"))
     if classification not in REASONS_FOR:
-        classification = Classification.UNDETERMINED.value
+        classification = Classification.Undetermined.value
     reasons = [r for r in (a.delta.get("classificationReason"), a.data.get("classificationReason"))
                if r in REASONS_FOR[classification]]
     reason = reasons[0] if reasons else DEFAULT_CLASSIFICATION_REASON.get(classification)
-    closed = {"status": Status.CLOSED.value, "classification": classification,
+    closed = {"status": Status.Closed.value, "classification": classification,
               "classificationComment": given("classificationComment") or "Closed in Cortex XSOAR."}
     return {**closed, "classificationReason": reason} if reason else closed
 
@@ -3508,7 +3482,7 @@ DELTA_FIELDS: dict[str, Callable[[Any], Any]] = {  # delta key -> its Sentinel v
     "title": lambda v: v.strip() or None if isinstance(v, str) else None,
     "description": lambda v: v if isinstance(v, str) else None,
     "severity": _severity_name,
-    "status": lambda v: v if v in (Status.NEW.value, Status.ACTIVE.value) else None,
+    "status": lambda v: v if v in (Status.New.value, Status.Active.value) else None,
     "firstActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
     "lastActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
 }
