@@ -1564,9 +1564,7 @@ def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[s
             # A new assignee replaces the old one; keep only what identifies the new owner.
             props["owner"] = owner_changes
         if a.labels:
-            existing = _objs(props.get("labels"))
-            names = {label.get("labelName") for label in existing}
-            props["labels"] = existing + [{"labelName": n, "labelType": "User"} for n in a.labels if n not in names]
+            props["labels"] = with_user_labels(props.get("labels"), a.labels)
         if a.classification and not a.classification_reason and a.classification != current.get("classification"):
             props.pop("classificationReason", None)  # the old reason belongs to the old classification
         if props.get("status") == "Closed" and props.get("classification") and not props.get("classificationReason"):
@@ -1585,6 +1583,13 @@ WRITABLE_INCIDENT_PROPERTIES = frozenset({
     "title", "description", "severity", "status", "classification", "classificationComment",
     "classificationReason", "owner", "labels", "firstActivityTimeUtc", "lastActivityTimeUtc",
 })
+
+
+def with_user_labels(labels: Any, names: list[str]) -> list[dict[str, Any]]:
+    """The label objects of `labels`, then a User label for each of `names` not among them (each once)."""
+    existing = _objs(labels)
+    have = {label.get("labelName") for label in existing}
+    return existing + [{"labelName": name, "labelType": "User"} for name in dict.fromkeys(names) if name not in have]
 
 
 def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str, Any]], dict[str, Any]]
@@ -1618,7 +1623,7 @@ def create_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     if a.description:
         props["description"] = a.description
     if a.labels:
-        props["labels"] = [{"labelName": label, "labelType": "User"} for label in a.labels]
+        props["labels"] = with_user_labels([], a.labels)
     # The ID is chosen once per invocation, so a retried PUT updates the same incident.
     return incident_note(run.client.put("incidents", run.new_id(), body={"properties": props}),
                          "Created incident {id} details")
@@ -3439,9 +3444,7 @@ def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], 
         props = {**{k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}, **simple}
         if owner is not None:
             props["owner"] = owner
-        labels = _objs(props.get("labels"))
-        new = [t for t in dict.fromkeys(tags) if t not in {label.get("labelName") for label in labels}]
-        props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in new]
+        props["labels"] = with_user_labels(props.get("labels"), tags)
         if closing:
             props.update(closing_properties(a))
         elif reopening and props.get("status") == Status.Closed.value:
