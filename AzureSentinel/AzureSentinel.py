@@ -1360,13 +1360,8 @@ class IncidentArgs(Args):
 
 
 class ListArgs(Args):
-    limit: int = 50
+    limit: Limit = 50
     next_link: str | None = None
-
-    @field_validator("limit", mode="before")
-    @classmethod
-    def _check_limit(cls, value: Any) -> int:
-        return _limit(LIST_LIMIT_MAX)(value)
 
 
 # endregion
