@@ -695,7 +695,7 @@ class Credential:
         except ValueError as exc:  # MSAL: bad authority, tenant discovery failure, malformed key
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: {_first_line(str(exc))}; check the "
                             f"Tenant ID, Authority URL and credentials.") from None
-        except (KeyError, TypeError, AttributeError, IndexError) as exc:  # MSAL reading an odd document
+        except (KeyError, TypeError, AttributeError, IndexError):  # MSAL reading an odd document
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: the sign-in endpoint answered in a form "
                             f"MSAL cannot read; check the Azure Cloud (or Authority URL) and any proxy in "
                             f"between.") from None
@@ -1499,7 +1499,6 @@ def delete_note(client: Client, what: str, segments: tuple[str, ...], context: d
 
 
 def incident_note(incident: dict[str, Any], title: str) -> dict[str, Any]:
-    """The entry for one incident: raw JSON, a one-row table and the Incident context."""
     row = incident_context(incident)
     return item_note(incident, title.format(id=row["ID"]), row, INCIDENT_KEY, INCIDENT_HEADERS)
 
@@ -1589,7 +1588,6 @@ def with_user_labels(labels: Any, names: list[str]) -> list[dict[str, Any]]:
 
 def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str, Any]], dict[str, Any]]
                     ) -> dict[str, Any]:
-    """Read-modify-write with the etag; on 409 re-read and re-apply (bounded rounds)."""
     return write_with_etag(client, ("incidents", incident_id),
                            lambda current: {"properties": apply(_obj((current or {}).get("properties")))},
                            create=False)
