@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks: the integration beside an official-style baseline, in the same run, against the emulator.
 
-    python benchmarks/run.py [--json] [--quick] [--plot PATH]
+    python benchmarks/run.py [--json] [--quick] [--plot PATH] [--only SCENARIO ...] [--module PATH]
 
 Each scenario prints one row (a JSON object per line with --json, else a readable line and the goals):
 
@@ -72,6 +72,13 @@ class Sizes:
 
 FULL = Sizes(backlog=10_000, backlog_limit=1000, enriched=200, cold_runs=100, import_runs=20, cycles=50)
 QUICK = Sizes(backlog=600, backlog_limit=200, enriched=8, cold_runs=3, import_runs=3, cycles=5)
+
+
+@dataclass(frozen=True)
+class Setup:
+    sizes: Sizes
+    workdir: Path  # scratch space: client states
+    module: Path  # the integration measured
 
 
 class BenchmarkError(Exception):
@@ -190,14 +197,15 @@ def requests_since(emu: Emulator, mark: int) -> list[Any]:
 # region scenarios
 
 
-def fetch_backlog(sizes: Sizes, workdir: Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
+def fetch_backlog(setup: Setup) -> tuple[dict[str, Any], dict[str, list[int]]]:
     with emulator() as emu:
-        expected = seed(emu, sizes.backlog)
+        expected = seed(emu, setup.sizes.backlog)
         sides, per_run = {}, {}
-        for side, module, limit in (("ours", MODULE, str(sizes.backlog_limit)), ("baseline", BASELINE, BASELINE_PAGE)):
+        sides_to_run = (("ours", setup.module, str(setup.sizes.backlog_limit)), ("baseline", BASELINE, BASELINE_PAGE))
+        for side, module, limit in sides_to_run:
             emu.throttle.reset()
             mark = len(emu.requests)
-            fetcher = FetchProcess(module, fetch_params(emu, limit=limit), emu, workdir)
+            fetcher = FetchProcess(module, fetch_params(emu, limit=limit), emu, setup.workdir)
             start = fetcher.stats()
             counts, wall = drain(fetcher)
             end = fetcher.stats()
@@ -215,14 +223,14 @@ def fetch_backlog(sizes: Sizes, workdir: Path) -> tuple[dict[str, Any], dict[str
     return row, per_run
 
 
-def enrichment(sizes: Sizes, workdir: Path) -> dict[str, Any]:
+def enrichment(setup: Setup) -> dict[str, Any]:
     with emulator(latency_ms=50) as emu:
-        expected = seed(emu, sizes.enriched, enriched=True)
+        expected = seed(emu, setup.sizes.enriched, enriched=True)
         walls, throttled = {}, 0
-        for side, module in (("ours", MODULE), ("baseline", BASELINE)):
+        for side, module in (("ours", setup.module), ("baseline", BASELINE)):
             mark = len(emu.requests)
             fetcher = FetchProcess(module, fetch_params(emu, limit=BASELINE_PAGE, fetch_additional_info=KINDS),
-                                   emu, workdir)
+                                   emu, setup.workdir)
             _, walls[side] = drain(fetcher, before_run=emu.throttle.reset)  # a full bucket at each run
             exactly_once(side, fetcher.close(), expected)
             if side == "ours":
@@ -242,22 +250,22 @@ def _child(*args: str, job: dict[str, Any] | None = None) -> tuple[dict[str, Any
     return json.loads(done.stdout.strip().splitlines()[-1]), elapsed
 
 
-def cold_commands(sizes: Sizes, workdir: Path) -> dict[str, Any]:
+def cold_commands(setup: Setup) -> dict[str, Any]:
     with emulator() as emu:
-        job = {"module": str(MODULE), "state": str(workdir / "commands.sqlite"), "params": emu.params(),
+        job = {"module": str(setup.module), "state": str(setup.workdir / "commands.sqlite"), "params": emu.params(),
                "command": "azure-sentinel-list-incidents", "args": {"limit": "1"},
                "env": {"REQUESTS_CA_BUNDLE": emu.ca_path}}
         tokens_before = sum(emu.token_requests.values())
         runs = []
-        for _ in range(sizes.cold_runs):
+        for _ in range(setup.sizes.cold_runs):
             answer, elapsed = _child("command", job=job)
             if not answer["ok"]:
                 raise BenchmarkError(f"the command failed: {answer['errors']}")
             runs.append((answer, elapsed))
         token_requests = sum(emu.token_requests.values()) - tokens_before
     imports, deps = [], []
-    for _ in range(sizes.import_runs):  # interleaved, so both see the same machine load
-        imports.append(_child("import", str(MODULE))[0]["ms"])
+    for _ in range(setup.sizes.import_runs):  # interleaved, so both see the same machine load
+        imports.append(_child("import", str(setup.module))[0]["ms"])
         deps.append(_child("deps")[0]["ms"])
     return {"name": "cold_commands", "token_requests": token_requests,
             "median_ms": round(statistics.median(ms for _, ms in runs)),
@@ -265,7 +273,7 @@ def cold_commands(sizes: Sizes, workdir: Path) -> dict[str, Any]:
             "msal_imported": any(answer["msal"] for answer, _ in runs[1:])}
 
 
-def steady_fetch(sizes: Sizes, workdir: Path) -> dict[str, Any]:
+def steady_fetch(setup: Setup) -> dict[str, Any]:
     """A live workspace: each cycle brings new, escalated, late-visible and changed incidents."""
     rng = random.Random(5)
     wanted = {"Medium", "High"}
@@ -284,11 +292,11 @@ def steady_fetch(sizes: Sizes, workdir: Path) -> dict[str, Any]:
         for record in store.incident_records():
             severity[record.properties["incidentNumber"]] = record.properties["severity"]
             names[record.properties["incidentNumber"]] = record.name
-        fetcher = FetchProcess(MODULE, fetch_params(emu, min_severity="Medium"), emu, workdir)
+        fetcher = FetchProcess(setup.module, fetch_params(emu, min_severity="Medium"), emu, setup.workdir)
         drain(fetcher)  # the backlog first; steady state is what follows
         mark = len(emu.requests)
         hidden: list[int] = []
-        for cycle in range(sizes.cycles):
+        for cycle in range(setup.sizes.cycles):
             for number in hidden:
                 store.reveal(names[number])
             hidden = []
@@ -309,8 +317,13 @@ def steady_fetch(sizes: Sizes, workdir: Path) -> dict[str, Any]:
             store.reveal(names[number])
         drain(fetcher)
         exactly_once("ours", fetcher.close(), {n for n, level in severity.items() if level in wanted})
-    return {"name": "steady_fetch", "requests_per_cycle": round(cycles_requests / sizes.cycles, 2)}
+    return {"name": "steady_fetch", "requests_per_cycle": round(cycles_requests / setup.sizes.cycles, 2)}
 
+
+SCENARIOS: dict[str, Callable[[Setup], Any]] = {
+    "fetch_backlog": fetch_backlog, "enrichment": enrichment, "cold_commands": cold_commands,
+    "steady_fetch": steady_fetch,
+}
 
 # endregion
 
@@ -376,27 +389,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds, for CI)")
     parser.add_argument("--plot", type=Path, help=f"where the backlog plot goes (default {PLOT.relative_to(ROOT)})")
+    parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="run only this scenario")
+    parser.add_argument("--module", type=Path, default=MODULE, help="the integration to measure (e.g. an older "
+                        "copy, to compare)")
     options = parser.parse_args(argv)
     sizes = QUICK if options.quick else FULL
 
     with tempfile.TemporaryDirectory(prefix="sentinel-bench-") as scratch:
         workdir = Path(scratch)
+        setup = Setup(sizes, workdir, options.module.resolve())
         plot_path = options.plot or (workdir / "fetch_backlog.png" if options.quick else PLOT)
         if not options.json:
             print(f"# {machine()}; {'quick' if options.quick else 'full'} sizes", flush=True)
         try:
-            backlog, per_run = fetch_backlog(sizes, workdir)
-            rows = [backlog]
-            emit(rows[-1], options.json)
-            for scenario in (enrichment, cold_commands, steady_fetch):
-                rows.append(scenario(sizes, workdir))
-                emit(rows[-1], options.json)
+            for name in options.only or SCENARIOS:
+                row = SCENARIOS[name](setup)
+                if name == "fetch_backlog":
+                    row, per_run = row
+                    plot(per_run, plot_path, sizes.backlog)
+                    if not options.json:
+                        print(f"# plot: {plot_path}")
+                emit(row, options.json)
         except BenchmarkError as exc:
             print(f"benchmark failed: {exc}", file=sys.stderr)
             return 1
-        plot(per_run, plot_path, sizes.backlog)
-        if not options.json:
-            print(f"# plot: {plot_path}")
     return 0
 
 
