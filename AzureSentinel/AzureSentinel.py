@@ -1161,20 +1161,22 @@ def format_time(value: Any) -> str | None:
     return parsed.strftime(DATE_FORMAT) if parsed else None
 
 
+TIMESTAMP_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+
+
 def parse_time(value: Any) -> datetime | None:
     if not value:
         return None
-    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
+    match = TIMESTAMP_RE.match(str(value).strip())
     if not match:
         return None
-    base, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+    *fields, fraction, zone = match.groups()  # datetime() checks the ranges, as strptime did (ValueError)
+    parsed = datetime(*map(int, fields), int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[-2:])
-        return (parsed - sign * timedelta(hours=hours, minutes=minutes)).replace(tzinfo=timezone.utc)
-    return parsed.replace(tzinfo=timezone.utc)
+        return parsed - sign * timedelta(hours=hours, minutes=minutes)
+    return parsed
 
 
 def iso_z(moment: datetime) -> str:
@@ -1352,7 +1354,7 @@ Flag = Annotated[bool, BeforeValidator(_as_bool)]
 class ArgsModel(BaseModel):
     """Base for command arguments: unknown keys ignored, empty strings treated as absent."""
 
-    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+    model_config = ConfigDict(extra="ignore", use_enum_values=True, defer_build=True)  # built when first used
 
     @field_validator("*", mode="before")
     @classmethod
