@@ -1941,7 +1941,7 @@ FETCH_STATE_VERSION = 1
 MIN_OVERLAP = timedelta(minutes=15)  # re-read window for late-visible incidents and clock skew
 NUMBER_OVERLAP = 100  # never-emitted numbers this far below the cursor are read again (late arrivals)
 MAX_LATE_RANGES = 8  # ... named in at most this many number ranges of the filter
-REREAD_SLACK = 100  # first page: room for emitted incidents modified since the last run
+REREAD_SLACK = 50  # first page: room for more incidents behind the cursor than the last run read
 PRUNE_MARGIN = timedelta(days=1)  # created times may run out of number order; prune with slack
 MARK_EVERY = timedelta(hours=6)  # one (number, created) checkpoint per this much created time
 ENRICH_CONCURRENCY = 10  # requests' connection pool size: each worker keeps its connection
@@ -1956,11 +1956,14 @@ MIRROR_DIRECTIONS = {"None": None, "Incoming": "In", "Outgoing": "Out", "Incomin
 class FetchState(BaseModel):
     """lastRun: small, versioned, derived only from what a successful run handed over.
 
-    cursor: the highest incident number the new-incident pass has consumed.
+    cursor: the highest incident number consumed in number order (new incidents).
     floor: numbers at or below it are never emitted again (pruned, or fetched before a migration).
     emitted: bitmap of emitted numbers above `floor` (zlib + base64), bit i = number floor + 1 + i.
-    modified_since: high-water mark (server time) of the escalation pass.
+    modified_since: high-water mark (server time) of the modifications read behind the cursor.
     marks: [number, created minute] checkpoints used to prune the bitmap past the horizon.
+    behind_read: incidents behind the cursor the last run read (the next first page has room for them).
+    Added later as an optional hint: a lastRun without it reads as 0, and older releases ignore it (an
+    unknown key), so it did not need a new version, which would make a downgrade stop fetching.
     """
 
     model_config = ConfigDict(defer_build=True)  # built by the first fetch, not when any command starts
@@ -1972,6 +1975,7 @@ class FetchState(BaseModel):
     modified_since: str
     emitted: str = ""
     marks: list[tuple[int, int]] = []  # pydantic copies a mutable default for each instance
+    behind_read: int = Field(default=0, ge=0)
 
     @field_validator("window_start", "modified_since")
     @classmethod
@@ -2155,10 +2159,11 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
 
     rereads = sum(1 for low, high in late for n in range(low, high + 1) if n in emitted)
     newest, behind_done, listing_ended, last_read = state.modified_since, state.cursor == state.floor, True, 0
+    behind_read = 0
 
     def page_size() -> int:
         if not last_read:  # the first page: the budget, plus the emitted incidents it may read again
-            return min(PAGE_MAX, budget + rereads + REREAD_SLACK)
+            return min(PAGE_MAX, budget + rereads + state.behind_read + REREAD_SLACK)
         return PAGE_MAX if last_read <= state.cursor else min(PAGE_MAX, budget - len(picked))
 
     cursor = state.cursor
@@ -2171,6 +2176,7 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
                 break
             last_read = number
             if number <= state.cursor:
+                behind_read += 1
                 newest = max(newest, _modified(incident), key=_time_key)
                 # The server filtered behind the cursor by the horizon; a record outside it is not revived.
                 if number in emitted or _created(incident) < horizon_start:
@@ -2191,7 +2197,8 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
     emitted.raise_floor(min(floor, cursor))
     next_state = FetchState(window_start=state.window_start, cursor=cursor, floor=emitted.floor,
                             modified_since=newest if behind_done else state.modified_since,
-                            emitted=emitted.encode(), marks=[m for m in marks if m[0] > emitted.floor])
+                            emitted=emitted.encode(), marks=[m for m in marks if m[0] > emitted.floor],
+                            behind_read=behind_read)
     return FetchResult(picked, next_state, escalated=escalated, new=len(picked) - escalated,
                        skipped=list(skipped.values()))
 

@@ -105,6 +105,23 @@ def test_a_late_number_among_many_gaps_is_still_fetched(emu, tmp_path):
     assert number(hidden) in fetcher.numbers() and len(set(fetcher.numbers())) == 40
 
 
+def test_a_last_run_without_the_page_hint_continues_and_gains_it(emu, tmp_path):
+    """Given a lastRun as releases before `behind_read` wrote it (version 1 without that key), when the next
+    run happens, then it continues from it (the new incident arrives, nothing fetched before comes again)
+    and the lastRun it writes has version 1 and the hint."""
+    for i in range(3):
+        emu.store.add_incident(f"incident {i}", "High", created=ago(hours=1, seconds=-i))
+    fetcher = Fetcher(emu, tmp_path)
+    assert fetcher.cycle() == (3, 1)
+    older = {k: v for k, v in fetcher.state.last_run().items() if k != "behind_read"}
+    fetcher.state.commit_fetch([], older, None)
+    emu.store.add_incident("new", "High", created=ago(minutes=1))
+    assert fetcher.cycle() == (1, 1)
+    assert sorted(fetcher.numbers()) == [1, 2, 3, 4]
+    last_run = fetcher.state.last_run()
+    assert last_run["version"] == 1 and last_run["behind_read"] == 0
+
+
 def direct_client(mod, settings, clock):
     """The module's client for one run, on the simulated clock."""
     session = mod.new_session(settings)
