@@ -80,6 +80,7 @@ class Setup:
     sizes: Sizes
     workdir: Path  # scratch space: client states
     module: Path  # the integration measured
+    plot: Path  # where fetch_backlog draws its plot
 
 
 class BenchmarkError(Exception):
@@ -172,14 +173,13 @@ def fetch_params(emu: Emulator, **params: Any) -> dict[str, Any]:
     return {**emu.params(), "isFetch": True, "fetch_time": "3 days", **params}
 
 
-def seed(emu: Emulator, count: int, *, severities: list[str] | None = None, enriched: bool = False,
-         rng: random.Random | None = None) -> set[int]:
+def seed(emu: Emulator, count: int, *, enriched: bool = False, rng: random.Random | None = None) -> set[int]:
     """`count` incidents created over the last two days (inside the first-fetch window); their numbers."""
     rng = rng or random.Random(11)
     now = datetime.now(timezone.utc)
     numbers = set()
     for i in range(count):
-        severity = rng.choice(severities or ["Informational", "Low", "Medium", "High"])
+        severity = rng.choice(["Informational", "Low", "Medium", "High"])
         record = emu.store.new_incident(f"incident {i}", severity, created=now - timedelta(days=2) * (1 - i / count),
                                         alerts=2 if enriched else 0)
         if enriched:
@@ -198,7 +198,7 @@ def requests_since(emu: Emulator, mark: int) -> list[Any]:
 # region scenarios
 
 
-def fetch_backlog(setup: Setup) -> tuple[dict[str, Any], dict[str, list[int]]]:
+def fetch_backlog(setup: Setup) -> dict[str, Any]:
     with emulator() as emu:
         expected = seed(emu, setup.sizes.backlog)
         sides, per_run = {}, {}
@@ -219,9 +219,9 @@ def fetch_backlog(setup: Setup) -> tuple[dict[str, Any], dict[str, list[int]]]:
                 "peak_rss_mb": round(end["peak_rss_mb"], 1), "wall_s": round(wall, 2),
             }
             per_run[side] = counts
-    row = {"name": "fetch_backlog", **sides["ours"], "baseline": sides["baseline"],
-           "runs_ratio": round(sides["baseline"]["runs"] / sides["ours"]["runs"], 1)}
-    return row, per_run
+    plot(per_run, setup.plot, setup.sizes)
+    return {"name": "fetch_backlog", **sides["ours"], "baseline": sides["baseline"],
+            "runs_ratio": round(sides["baseline"]["runs"] / sides["ours"]["runs"], 1)}
 
 
 def enrichment(setup: Setup) -> dict[str, Any]:
@@ -299,10 +299,10 @@ def steady_fetch(setup: Setup) -> dict[str, Any]:
             for number in hidden:
                 store.reveal(names[number])
             hidden = []
+            if cycle % 5 == 0:  # a lower number than this cycle's new ones, visible only a cycle late
+                hidden.append(add("High", hidden=True))
             for _ in range(rng.randint(2, 4)):
                 add(rng.choice(["Informational", "Low", "Medium", "High"]))
-            if cycle % 5 == 0:
-                hidden.append(add("High", hidden=True))  # a lower number that shows up a cycle late
             lows = [n for n, level in severity.items() if level not in wanted and n not in hidden]
             for number in rng.sample(lows, min(2, len(lows))):
                 store.modify_incident(names[number], severity="High")
@@ -319,7 +319,7 @@ def steady_fetch(setup: Setup) -> dict[str, Any]:
     return {"name": "steady_fetch", "requests_per_cycle": round(cycles_requests / setup.sizes.cycles, 2)}
 
 
-SCENARIOS: dict[str, Callable[[Setup], Any]] = {
+SCENARIOS: dict[str, Callable[[Setup], dict[str, Any]]] = {
     "fetch_backlog": fetch_backlog, "enrichment": enrichment, "cold_commands": cold_commands,
     "steady_fetch": steady_fetch,
 }
@@ -345,13 +345,13 @@ GOALS: dict[str, list[tuple[str, Callable[[dict[str, Any]], bool]]]] = {
 }
 
 
-def describe(row: dict[str, Any]) -> str:
+def describe(row: dict[str, Any], with_goals: bool) -> str:
     figures = ", ".join(f"{k}={v}" for k, v in row.items() if k != "name")
     goals = "; ".join(f"{'ok' if check(row) else 'MISSED'}: {goal}" for goal, check in GOALS[row["name"]])
-    return f"{row['name']}: {figures}\n    goals: {goals}"
+    return f"{row['name']}: {figures}" + (f"\n    goals: {goals}" if with_goals else "")
 
 
-def plot(per_run: dict[str, list[int]], path: Path, backlog: int) -> None:
+def plot(per_run: dict[str, list[int]], path: Path, sizes: Sizes) -> None:
     """Incidents fetched after each run, ours and the baseline's."""
     import matplotlib
 
@@ -359,16 +359,16 @@ def plot(per_run: dict[str, list[int]], path: Path, backlog: int) -> None:
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(7, 4), dpi=110)
-    for side, label, style in (("ours", "this integration (limit 1000, pages followed)", "o-"),
+    for side, label, style in (("ours", f"this integration (limit {sizes.backlog_limit}, pages followed)", "o-"),
                                ("baseline", "official-style (one page of 50 per run)", "-")):
         totals, fetched = [0], 0
         for count in per_run[side]:
             fetched += count
             totals.append(fetched)
         axes.plot(range(len(totals)), totals, style, markersize=3, label=f"{label}: {len(per_run[side])} runs")
-    axes.set_xlabel("fetch runs")
+    axes.set_xlabel("fetch runs (one a minute at the default interval)")
     axes.set_ylabel("incidents fetched")
-    axes.set_title(f"Draining a {backlog:,}-incident backlog")
+    axes.set_title(f"Draining a {sizes.backlog:,}-incident backlog")
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right")
     figure.tight_layout()
@@ -396,27 +396,21 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="sentinel-bench-") as scratch:
         workdir = Path(scratch)
-        setup = Setup(sizes, workdir, options.module.resolve())
-        plot_path = options.plot or (workdir / "fetch_backlog.png" if options.quick else PLOT)
+        setup = Setup(sizes, workdir, options.module.resolve(),
+                      options.plot or (workdir / "fetch_backlog.png" if options.quick else PLOT))
         if not options.json:
-            print(f"# {machine()}; {'quick' if options.quick else 'full'} sizes", flush=True)
+            sized = "quick sizes (the goals are for the full sizes)" if options.quick else "full sizes"
+            print(f"# {machine()}; {sized}", flush=True)
         try:
             for name in options.only or SCENARIOS:
                 row = SCENARIOS[name](setup)
-                if name == "fetch_backlog":
-                    row, per_run = row
-                    plot(per_run, plot_path, sizes.backlog)
-                    if not options.json:
-                        print(f"# plot: {plot_path}")
-                emit(row, options.json)
+                print(json.dumps(row) if options.json else describe(row, with_goals=not options.quick), flush=True)
+                if name == "fetch_backlog" and not options.json:
+                    print(f"# plot: {setup.plot}", flush=True)
         except BenchmarkError as exc:
             print(f"benchmark failed: {exc}", file=sys.stderr)
             return 1
     return 0
-
-
-def emit(row: dict[str, Any], as_json: bool) -> None:
-    print(json.dumps(row) if as_json else describe(row), flush=True)
 
 
 if __name__ == "__main__":
