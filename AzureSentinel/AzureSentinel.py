@@ -118,14 +118,20 @@ class Cloud:
     name: str
     arm: str  # resource manager endpoint, no trailing slash
     login: str  # Entra ID authority host, no trailing slash
+    query: str = ""  # Log Analytics query API, no trailing slash ("" for a Custom cloud without one)
 
 
 CLOUDS: dict[str, Cloud] = {
-    "Worldwide": Cloud("Worldwide", "https://management.azure.com", "https://login.microsoftonline.com"),
-    "US GCC": Cloud("US GCC", "https://management.usgovcloudapi.net", "https://login.microsoftonline.com"),
-    "US GCC-High": Cloud("US GCC-High", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
-    "DoD": Cloud("DoD", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
-    "China": Cloud("China", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+    "Worldwide": Cloud("Worldwide", "https://management.azure.com", "https://login.microsoftonline.com",
+                       "https://api.loganalytics.io"),
+    "US GCC": Cloud("US GCC", "https://management.usgovcloudapi.net", "https://login.microsoftonline.com",
+                    "https://api.loganalytics.us"),
+    "US GCC-High": Cloud("US GCC-High", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
+                         "https://api.loganalytics.us"),
+    "DoD": Cloud("DoD", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us",
+                 "https://api.loganalytics.us"),
+    "China": Cloud("China", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn",
+                   "https://api.loganalytics.azure.cn"),
 }
 DEFAULT_SERVER_URL = "https://management.azure.com"
 
@@ -244,6 +250,7 @@ class Settings(BaseModel):
     subscription_id: str
     resource_group: str
     workspace: str
+    workspace_id: str = ""  # the workspace's customer ID for KQL queries ("" = read it from ARM)
     verify: bool = True
     proxy: bool = False
     # fetching
@@ -256,7 +263,11 @@ class Settings(BaseModel):
     odata_filter: str = ""
     escalation_horizon: timedelta = timedelta(days=7)
     look_back: timedelta = timedelta(0)
+    # mirroring
     mirror_direction: str = "None"
+    close_incident: bool = False  # closed in Sentinel -> close the SOAR incident
+    close_ticket: bool = False  # closed in the SOAR -> close the Sentinel incident
+    comment_tag: str = "comment"  # entries with this tag become Sentinel comments
 
     @property
     def secrets(self) -> list[str]:
@@ -306,7 +317,8 @@ def _cloud_from_params(params: dict[str, Any]) -> Cloud:
         raise ConfigError("Azure Cloud 'Custom' needs a Server URL (the Azure Resource Manager endpoint).")
     arm = _check_url(server_url, "Server URL")
     login = _check_url(authority_url or CLOUDS["Worldwide"].login, "Authority URL")
-    return Cloud("Custom", arm, login)
+    query_url = str(params.get("log_analytics_url") or "").strip()
+    return Cloud("Custom", arm, login, _check_url(query_url, "Log Analytics query API URL") if query_url else "")
 
 
 def settings_from_params(params: dict[str, Any]) -> Settings:
@@ -372,6 +384,7 @@ def settings_from_params(params: dict[str, Any]) -> Settings:
             subscription_id=str(params["subscriptionID"]).strip(),
             resource_group=str(params["resourceGroupName"]).strip(),
             workspace=str(params["workspaceName"]).strip(),
+            workspace_id=str(params.get("workspace_id") or "").strip(),
             verify=not _as_bool(params.get("insecure")), proxy=_as_bool(params.get("proxy")),
             is_fetch=_as_bool(params.get("isFetch")),
             first_fetch=_parse_fetch_time(str(params.get("fetch_time") or "3 days")),
@@ -383,6 +396,8 @@ def settings_from_params(params: dict[str, Any]) -> Settings:
             look_back=timedelta(minutes=_whole_number(params.get("look_back"), "Minutes to look back", 0, 0,
                                                       1440)),
             mirror_direction=str(params.get("mirror_direction") or "None"),
+            close_incident=_as_bool(params.get("close_incident")), close_ticket=_as_bool(params.get("close_ticket")),
+            comment_tag=str(params.get("comment_tag") or "").strip() or "comment",
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -919,27 +934,30 @@ class Transport:
 
     def pages(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
               items_key: str = "value", top: Callable[[], int] | None = None, idempotent: bool | None = None,
-              next_link: str | None = None) -> Iterator[tuple[list[Any], str | None]]:
+              next_link: str | None = None, body_top: str | None = None) -> Iterator[tuple[list[Any], str | None]]:
         """Yield (items, nextLink) page by page over the collection `url`.
 
         `next_link` (a caller's link) continues a previous listing instead of starting it. Every
         link is checked against `url`'s collection before it is sent. `top`, when given, sizes
-        each page ($top), so a caller that wants N items never receives more than it asked for
-        and can hand the remaining nextLink on without losing items. Repeated links and more than
+        each page ($top, and the body field `body_top` for APIs sized by their body, such as
+        queryIndicators' pageSize), so a caller that wants N items never receives more than it asked
+        for and can hand the remaining nextLink on without losing items. Repeated links and more than
         MAX_PAGES pages stop with an error.
         """
         pin = urlsplit(url).path
         seen: set[str] = set()
         link = next_link
         for _ in range(MAX_PAGES):
+            size = top() if top is not None else None
+            sized_body = {**(body or {}), body_top: size} if body_top and size is not None else body
             if link is None:
                 query = dict(params or {})
-                if top is not None:
-                    query["$top"] = top()
-                data = self.request(method, url, params=query, body=body, idempotent=idempotent,
+                if size is not None:
+                    query["$top"] = size
+                data = self.request(method, url, params=query, body=sized_body, idempotent=idempotent,
                                     items_key=items_key)
             else:
-                data = self.request(method, with_top(link, top()) if top else link, body=body,
+                data = self.request(method, with_top(link, size) if size is not None else link, body=sized_body,
                                     idempotent=idempotent, pin=pin, items_key=items_key)
             next_link = data.get("nextLink") or None
             yield data[items_key], next_link
@@ -951,15 +969,20 @@ class Transport:
             link = next_link
         raise UnsafeRequestError(f"Stopped after {MAX_PAGES} pages; narrow the query with a filter.")
 
-    def collect(self, method: str, url: str, limit: int, **kwargs: Any) -> tuple[list[Any], str | None]:
-        """Up to `limit` items across pages, and the nextLink to continue from (None when done)."""
+    def collect(self, method: str, url: str, limit: int, sized: bool = True, **kwargs: Any
+                ) -> tuple[list[Any], str | None]:
+        """Up to `limit` items across pages, and the nextLink to continue from (None when done).
+
+        `sized`: the API takes $top (most do). Without it whole pages are returned, so that continuing
+        from the nextLink never skips the rest of a page."""
         items: list[Any] = []
         next_link = None
-        for page, next_link in self.pages(method, url, top=lambda: min(PAGE_MAX, limit - len(items)), **kwargs):
+        top = (lambda: min(PAGE_MAX, limit - len(items))) if sized else None
+        for page, next_link in self.pages(method, url, top=top, **kwargs):
             items.extend(page)
             if len(items) >= limit:
                 break
-        return items[:limit], next_link
+        return (items[:limit] if sized else items), next_link
 
 
 def parse_qsl_dict(url: str) -> dict[str, str]:
@@ -1048,6 +1071,13 @@ def _api_error(what: str, raw: requests.Response) -> ApiError:
     error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
     code = str(error.get("code") or raw.reason or "Error")
     message = _first_line(str(error.get("message") or "")).rstrip(".")
+    inner = error
+    for _ in range(5):  # the query API nests the useful detail (e.g. a KQL parse error) in `innererror`
+        if not isinstance(inner.get("innererror"), dict):
+            break
+        inner = inner["innererror"]
+    if inner is not error and inner.get("message"):
+        message += f" ({inner.get('code') or 'detail'}: {_first_line(str(inner['message'])).rstrip('.')})"
     hint = ERROR_HINTS.get(status) or (SERVER_ERROR_HINT if status >= 500 else "check the request")
     text = f"{what} failed with HTTP {status} {code}" + (f": {message}" if message else "") + f". What to do: {hint}."
     cls = ConflictError if status == 409 else ApiError
@@ -1078,6 +1108,10 @@ def odata_quote(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+# The lists whose API takes $top (the spec gives the others only $skipToken, or no options at all).
+SIZED_COLLECTIONS = frozenset({"incidents", "comments", "relations", "indicators"})
+
+
 class Client:
     """Sentinel API operations for one workspace. Never touches `demisto`."""
 
@@ -1092,10 +1126,16 @@ class Client:
         """The workspace URL plus path segments; each variable segment must come through safe_id."""
         return "/".join([self.workspace_url, *(quote(s, safe="") for s in segments)])
 
+    def arm_url(self, *segments: str) -> str:
+        """An ARM URL outside the workspace (subscriptions, resource groups, the workspace itself)."""
+        return "/".join([self.transport.base_url, *(quote(s, safe="") for s in segments)])
+
     # any workspace resource: the one generic path for list, get, put, post and delete
     def collect(self, segments: tuple[str, ...], limit: int, next_link: str | None = None,
-             params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        return self.transport.collect("GET", self.url(*segments), limit, params=params, next_link=next_link)
+                params: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` items (whole pages for lists whose API takes no $top) and the nextLink."""
+        return self.transport.collect("GET", self.url(*segments), limit, params=params, next_link=next_link,
+                                      sized=segments[-1].lower() in SIZED_COLLECTIONS)
 
     def get(self, *segments: str) -> dict[str, Any]:
         return self.transport.request("GET", self.url(*segments))
@@ -1170,8 +1210,11 @@ def parse_time(value: Any) -> datetime | None:
     match = TIMESTAMP_RE.match(str(value).strip())
     if not match:
         return None
-    *fields, fraction, zone = match.groups()  # datetime() checks the ranges, as strptime did (ValueError)
-    parsed = datetime(*map(int, fields), int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
+    *fields, fraction, zone = match.groups()
+    try:
+        parsed = datetime(*map(int, fields), int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
+    except ValueError:  # the right shape but no calendar time (month 13, day 45)
+        return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[-2:])
@@ -1905,13 +1948,600 @@ def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict
 
 # region threat intelligence
 
+TI = ("threatIntelligence", "main")
+INDICATOR_KEY = "AzureSentinel.ThreatIndicator(val.ID && val.ID == obj.ID)"
+INDICATOR_HEADERS = ["Name", "DisplayName", "Values", "Types", "Source", "Confidence", "Tags", "ValidUntil"]
+# indicator_type argument -> the STIX pattern type Sentinel stores (and queryIndicators filters on)
+PATTERN_TYPES = {"ipv4": "ipv4-addr", "ipv6": "ipv6-addr", "file": "file", "url": "url", "domain": "domain-name"}
+HASH_LENGTHS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}  # hexadecimal digits
+DEFAULT_KILL_CHAIN = "lockheed-martin-cyber-kill-chain"  # for phases given without "<chain>:"
+DERIVED_INDICATOR_PROPERTIES = frozenset({"parsedPattern", "lastUpdatedTimeUtc", "friendlyName"})  # not sent back
+# context field -> indicator property (the official names; times are formatted)
+INDICATOR_FIELDS = {"Confidence": "confidence", "CreatedByRef": "createdByRef", "ExternalID": "externalId",
+                    "ExternalId": "externalId", "Revoked": "revoked", "Source": "source",
+                    "Tags": "threatIntelligenceTags", "DisplayName": "displayName", "Description": "description",
+                    "Types": "threatTypes", "ThreatTypes": "threatTypes", "Pattern": "pattern",
+                    "PatternType": "patternType"}
+INDICATOR_TIMES = {"Created": "created", "LastUpdatedTimeUtc": "lastUpdatedTimeUtc", "ValidFrom": "validFrom",
+                   "ValidUntil": "validUntil"}
+IndicatorType = Enum("IndicatorType", {k.upper(): k for k in PATTERN_TYPES}, type=str)
+ThreatType = Enum("ThreatType", {t.upper().replace("-", "_"): t for t in (
+    "anomalous-activity", "attribution", "anonymization", "benign", "malicious-activity", "compromised",
+    "unknown")}, type=str)
+HashType = Enum("HashType", {h.replace("-", ""): h for h in HASH_LENGTHS}, type=str)
+
+
+def _ti_time(value: Any) -> Any:
+    """An ISO 8601 date or date-time (UTC unless it says otherwise), or an age such as '7 days' (ago)."""
+    text = str(value).strip()
+    age = FETCH_TIME_RE.match(re.sub(r"(?i)\s+ago$", "", text))
+    if age:
+        return timedelta(days=int(age.group(1)) * FETCH_UNIT_DAYS[age.group(2).lower()])
+    try:
+        moment = datetime.fromisoformat(text)
+        return iso_z(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    except (ValueError, OverflowError):
+        raise ValueError("must be an ISO 8601 date or time (2026-01-31, 2026-01-31T08:00:00Z) or an age such "
+                         "as '7 days'") from None
+
+
+TiTime = Annotated[Any, BeforeValidator(_ti_time)]  # resolved against the clock by _at
+Confidence = Annotated[int, Field(ge=0, le=100)]
+ThreatTypes = Annotated[list[ThreatType], BeforeValidator(_as_list)]
+
+
+def _at(run: Run, when: Any) -> str | None:
+    return iso_z(run.now() - when) if isinstance(when, timedelta) else when
+
+
+def indicator_context(indicator: dict[str, Any]) -> dict[str, Any]:
+    """An ARM threat intelligence indicator as the official `AzureSentinel.ThreatIndicator` context."""
+    props = _obj(indicator.get("properties"))
+    parsed = _objs(props.get("parsedPattern"))
+    literals = re.findall(r"=\s*'((?:[^'\\]|\\.)*)'", str(props.get("pattern") or ""))  # when nothing is parsed
+    return {
+        "ID": indicator.get("id"), "Name": indicator.get("name"), "ETag": indicator.get("etag"),
+        "Type": indicator.get("type"), "Kind": indicator.get("kind"),
+        **{name: props.get(prop) for name, prop in INDICATOR_FIELDS.items()},
+        **{name: format_time(props.get(prop)) for name, prop in INDICATOR_TIMES.items()},
+        "KillChainPhases": [{"KillChainName": p.get("killChainName"), "PhaseName": p.get("phaseName")}
+                            for p in _objs(props.get("killChainPhases"))],
+        "ParsedPattern": [{"PatternTypeKey": p.get("patternTypeKey"), "PatternTypeValues": [
+            {"Value": v.get("value"), "ValueType": v.get("valueType")} for v in _objs(p.get("patternTypeValues"))]}
+            for p in parsed],
+        "Values": [v.get("value") for p in parsed for v in _objs(p.get("patternTypeValues"))]
+        or [re.sub(r"\\(.)", r"\1", v) for v in literals],
+        "Deleted": False,
+    }
+
+
+def indicator_note(indicator: dict[str, Any], title: str) -> dict[str, Any]:
+    row = indicator_context(indicator)
+    return note(indicator, markdown_table(title.format(name=row["Name"]), [row], INDICATOR_HEADERS),
+                {INDICATOR_KEY: row})
+
+
+class IndicatorListArgs(ListArgs):
+    indicator_name: SafeId | None = None
+
+
+@command("azure-sentinel-threat-indicator-list")
+def threat_indicator_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IndicatorListArgs, args)
+    if a.indicator_name:  # one indicator: its GET returns the object itself (not a page)
+        return indicator_note(run.client.get(*TI, "indicators", a.indicator_name), "Threat Indicator {name}")
+    items, next_link = run.client.collect((*TI, "indicators"), a.limit, a.next_link)
+    return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
+                     INDICATOR_HEADERS, next_link)
+
+
+class IndicatorQueryArgs(ListArgs):
+    min_confidence: Confidence | None = None
+    max_confidence: Confidence | None = None
+    min_valid_until: TiTime | None = None
+    max_valid_until: TiTime | None = None
+    include_disabled: Flag = False
+    sources: TextList = Field(default_factory=list)
+    indicator_types: Annotated[list[IndicatorType], BeforeValidator(_as_list)] = Field(default_factory=list)
+    threat_types: ThreatTypes = Field(default_factory=list)
+    keywords: TextList = Field(default_factory=list)
+
+
+@command("azure-sentinel-threat-indicator-query")
+def threat_indicator_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IndicatorQueryArgs, args)
+    if None not in (a.min_confidence, a.max_confidence) and a.min_confidence > a.max_confidence:
+        raise ConfigError("Argument 'min_confidence' is greater than 'max_confidence'; swap or widen them.")
+    criteria = {key: value for key, value in {
+        "minConfidence": a.min_confidence, "maxConfidence": a.max_confidence,
+        "minValidUntil": _at(run, a.min_valid_until), "maxValidUntil": _at(run, a.max_valid_until),
+        "includeDisabled": a.include_disabled, "sources": a.sources, "keywords": a.keywords,
+        "patternTypes": [PATTERN_TYPES[t] for t in a.indicator_types], "threatTypes": a.threat_types,
+    }.items() if value not in (None, [])}
+    # Every page POSTs the same criteria, sized by pageSize (kept equal to $top); links stay on queryIndicators.
+    items, next_link = run.client.transport.collect("POST", run.client.url(*TI, "queryIndicators"), a.limit,
+                                                    body=criteria, body_top="pageSize", idempotent=True,
+                                                    next_link=a.next_link)
+    return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
+                     INDICATOR_HEADERS, next_link)
+
+
+class IndicatorArgs(Args):  # the indicator fields of create and update (None: not given)
+    value: str
+    indicator_type: IndicatorType
+    display_name: str | None = None
+    description: str | None = None
+    hash_type: HashType | None = None
+    confidence: Confidence | None = None
+    threat_types: ThreatTypes = Field(default_factory=list)
+    kill_chains: TextList = Field(default_factory=list)
+    tags: TextList = Field(default_factory=list)
+    valid_from: TiTime | None = None
+    valid_until: TiTime | None = None
+    created_by: str | None = None
+    revoked: Flag | None = None
+
+
+def indicator_pattern(kind: str, value: str, hash_type: str | None) -> str:
+    """A STIX pattern for one value; the value is a quoted, escaped literal, so it cannot leave it."""
+    if not value or re.search(r"[\x00-\x1f\x7f]", value):
+        raise ConfigError("Argument 'value' is empty or has control characters; give the indicator's value.")
+    literal = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if kind == "file":
+        if not hash_type:
+            raise ConfigError("Argument 'hash_type' is required when indicator_type is file (MD5, SHA-1, SHA-256 "
+                              "or SHA-512).")
+        if not re.fullmatch(f"[0-9A-Fa-f]{{{HASH_LENGTHS[hash_type]}}}", value):
+            raise ConfigError(f"Argument 'value' is not a {hash_type} hash: give {HASH_LENGTHS[hash_type]} "
+                              f"hexadecimal digits.")
+        return f"[file:hashes.'{hash_type}' = {literal}]"
+    try:
+        if kind in ("ipv4", "ipv6"):
+            (ipaddress.IPv4Network if kind == "ipv4" else ipaddress.IPv6Network)(value, strict=False)
+    except ValueError:
+        raise ConfigError(f"Argument 'value' is not an {kind.upper()} address or network: {value[:80]!r}.") from None
+    return f"[{PATTERN_TYPES[kind]}:value = {literal}]"
+
+
+def indicator_changes(run: Run, a: IndicatorArgs) -> dict[str, Any]:
+    """The properties the user set (and only those), checked; kill chain phases are '<chain>:<phase>' or a
+    phase of the default (Lockheed Martin) kill chain."""
+    phases = [(chain.strip(), phase.strip()) for chain, _, phase in (k.rpartition(":") for k in a.kill_chains)]
+    changes = {
+        "displayName": a.display_name, "description": a.description, "confidence": a.confidence,
+        "threatTypes": a.threat_types or None, "threatIntelligenceTags": a.tags or None,
+        "killChainPhases": [{"killChainName": chain or DEFAULT_KILL_CHAIN, "phaseName": phase}
+                            for chain, phase in phases if phase] or None,
+        "validFrom": _at(run, a.valid_from), "validUntil": _at(run, a.valid_until), "createdByRef": a.created_by,
+        "revoked": a.revoked, "patternType": PATTERN_TYPES[a.indicator_type],
+        "pattern": indicator_pattern(a.indicator_type, a.value.strip(), a.hash_type),
+    }
+    if changes["validFrom"] and changes["validUntil"] and changes["validUntil"] <= changes["validFrom"]:
+        raise ConfigError("Argument 'valid_until' is not after 'valid_from'; give a later valid_until.")
+    return {k: v for k, v in changes.items() if v is not None}
+
+
+class CreateIndicatorArgs(IndicatorArgs):
+    display_name: str
+    threat_types: Annotated[ThreatTypes, Field(min_length=1)]
+    revoked: Flag = False
+
+
+@command("azure-sentinel-threat-indicator-create")
+def threat_indicator_create_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(CreateIndicatorArgs, args)
+    props = {"source": "Microsoft Sentinel", "validFrom": iso_z(run.now()), **indicator_changes(run, a)}
+    # Not idempotent (each call makes a new indicator): the transport retries it only on 429.
+    created = run.client.post(*TI, "createIndicator", body={"kind": "indicator", "properties": props})
+    return indicator_note(created, "New threat indicator {name}")
+
+
+class UpdateIndicatorArgs(IndicatorArgs):
+    indicator_name: SafeId
+
+
+@command("azure-sentinel-threat-indicator-update")
+def threat_indicator_update_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(UpdateIndicatorArgs, args)
+    changes = indicator_changes(run, a)
+    updated = write_with_etag(run.client, (*TI, "indicators", a.indicator_name), lambda current: {
+        "kind": "indicator", "properties": {**{k: v for k, v in _obj((current or {}).get("properties")).items()
+                                               if k not in DERIVED_INDICATOR_PROPERTIES}, **changes}}, create=False)
+    return indicator_note(updated, "Updated threat indicator {name}")
+
+
+class DeleteIndicatorsArgs(Args):
+    indicator_names: Annotated[list[SafeId], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+@command("azure-sentinel-threat-indicator-delete")
+def threat_indicator_delete_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(DeleteIndicatorsArgs, args)
+    rows: list[dict[str, Any]] = []
+    for name in dict.fromkeys(a.indicator_names):
+        try:
+            existed = run.client.delete(*TI, "indicators", name)
+        except SentinelError as exc:
+            if not rows:
+                raise
+            raise ApiError(f"Deleted {', '.join(r['Name'] for r in rows)}, then: {exc}") from None
+        rows.append({"Name": name, "Result": "deleted" if existed else "did not exist"})
+    return note({}, markdown_table("Threat indicators deleted", rows),
+                {"AzureSentinel.ThreatIndicator(val.Name && val.Name == obj.Name)":
+                 [{"Name": r["Name"], "Deleted": True} for r in rows]})
+
+
+class IndicatorTagsArgs(Args):
+    indicator_name: SafeId
+    tags: Annotated[TextList, Field(min_length=1)]
+
+
+def _retag(run: Run, args: dict[str, Any], action: str, body: Callable[[list[str]], dict[str, Any]]) -> dict:
+    """POST appendTags/replaceTags (repeating either leaves the same tags: safe to retry), then read back."""
+    a = parse_args(IndicatorTagsArgs, args)
+    path = (*TI, "indicators", a.indicator_name)
+    run.client.post(*path, action, body=body(a.tags), idempotent=True, allow_empty=True)
+    return indicator_note(run.client.get(*path), "Threat indicator {name} tags")
+
+
+@command("azure-sentinel-threat-indicator-tags-append")
+def threat_indicator_tags_append_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return _retag(run, args, "appendTags", lambda tags: {"threatIntelligenceTags": tags})
+
+
+@command("azure-sentinel-threat-indicator-tags-replace")
+def threat_indicator_tags_replace_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return _retag(run, args, "replaceTags",
+                  lambda tags: {"kind": "indicator", "properties": {"threatIntelligenceTags": tags}})
+
+
+METRIC_GROUPS = {"threatTypeMetrics": "ThreatType", "patternTypeMetrics": "PatternType", "sourceMetrics": "Source"}
+
+
+@command("azure-sentinel-threat-indicator-metrics")
+def threat_indicator_metrics_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    parse_args(Args, args)
+    data = run.client.get(*TI, "metrics")
+    rows = [{"Type": group, "Name": m.get("metricName"), "Count": m.get("metricValue"),
+             "LastUpdatedTimeUtc": format_time(_obj(item.get("properties")).get("lastUpdatedTimeUtc"))}
+            for item in _objs(data.get("value")) for key, group in METRIC_GROUPS.items()
+            for m in _objs(_obj(item.get("properties")).get(key))]
+    return note(data, markdown_table("Threat indicator counts", rows, ["Type", "Name", "Count"]),
+                {"AzureSentinel.ThreatIndicatorMetric(val.Type == obj.Type && val.Name == obj.Name)": rows})
+
+
 # endregion
 
 # region analytics rules and templates
 
+
+def _choices(name: str, *values: str) -> Any:
+    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
+
+
+def _words(value: str, sep: str = "") -> str:
+    return sep.join(word.capitalize() for word in value.split("_"))  # greater_than -> GreaterThan
+
+
+def _duration(value: str) -> str:
+    text = value.strip().upper()
+    if not re.fullmatch(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", text):
+        raise ValueError(f"{value!r} is not an ISO 8601 duration; write e.g. PT5H (5 hours), PT30M or P1D (1 day)")
+    return text
+
+
+def _json_value(value: Any, shape: type = dict) -> Any:
+    """A JSON argument that must be an object (shape=dict) or a list of objects (shape=list; one object is one item)."""
+    try:
+        value = json.loads(value) if isinstance(value, str) else value
+    except ValueError as exc:
+        raise ValueError(f"it is not valid JSON ({exc})") from None
+    value = [value] if shape is list and isinstance(value, dict) else value
+    if not isinstance(value, shape) or shape is list and not all(isinstance(v, dict) for v in value):
+        raise ValueError("it must be a JSON object" if shape is dict else "it must be a JSON list of objects")
+    return value
+
+
+def get_or_list(run: Run, collection: str, item_id: str | None, a: ListArgs) -> tuple[list[dict[str, Any]], str | None]:
+    """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
+    return ([run.client.get(collection, item_id)], None) if item_id else \
+        run.client.collect((collection,), a.limit, a.next_link)
+
+
+def listing_note(title: str, raw: list[dict[str, Any]], key: str, context: Any, row: Callable[[Any], dict[str, Any]],
+                 next_link: str | None = None) -> dict[str, Any]:
+    """list_note for resources whose context is not their table rows."""
+    more = "\nMore remain: pass next_link to continue." if next_link else ""
+    return note(raw, markdown_table(title, [row(r) for r in raw]) + more,
+                {key: context, **next_link_context(next_link)})
+
+
+def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
+    """A table row for an alert rule or template (their context is the raw ARM object, as the official's)."""
+    props = _obj(rule.get("properties"))
+    return {"ID": rule.get("name"), "Kind": rule.get("kind"), "DisplayName": props.get("displayName"),
+            "Severity": props.get("severity"), "Enabled": props.get("enabled"), "Status": props.get("status"),
+            "Tactics": props.get("tactics"),
+            "LastModified": format_time(props.get("lastModifiedUtc") or props.get("lastUpdatedDateUTC"))}
+
+
+ALERT_RULE_KEY = "AzureSentinel.AlertRule(val.name && val.name == obj.name)"
+
+
+class ListAlertRulesArgs(ListArgs):
+    rule_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-alert-rule")
+def list_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListAlertRulesArgs, args)
+    rules, next_link = get_or_list(run, "alertRules", a.rule_id, a)
+    return listing_note(f"Azure Sentinel Alert Rules ({len(rules)} results)", rules, ALERT_RULE_KEY, rules, rule_row,
+                        next_link)
+
+
+class ListTemplatesArgs(ListArgs):
+    template_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-alert-rule-template")
+def list_alert_rule_template_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListTemplatesArgs, args)
+    templates, next_link = get_or_list(run, "alertRuleTemplates", a.template_id, a)
+    return listing_note(f"Azure Sentinel Alert Rule Templates ({len(templates)} results)", templates,
+                        "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", templates, rule_row,
+                        next_link)
+
+
+class DeleteAlertRuleArgs(Args):
+    rule_id: SafeId
+
+
+@command("azure-sentinel-delete-alert-rule")
+def delete_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(DeleteAlertRuleArgs, args)
+    existed = run.client.delete("alertRules", a.rule_id)
+    return deleted_note(f"Alert rule {a.rule_id}", existed,
+                        {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}} if existed else None)
+
+
+YesNo = _choices("YesNo", "yes", "no")
+RuleKind = _choices("RuleKind", "fusion", "microsoft_security_incident_creation", "scheduled")
+ProductFilter = _choices("ProductFilter", "azure_active_directory_identity_protection", "azure_advanced_threat_protection",
+                         "azure_security_center", "azure_security_center_for_iot", "microsoft_cloud_app_security")
+RuleSeverity = _choices("RuleSeverity", "informational", "low", "medium", "high")
+TriggerOperator = _choices("TriggerOperator", "equal", "greater_than", "less_than", "not_equal")
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
+class AlertRuleArgs(Args):
+    rule_name: SafeId
+    kind: RuleKind | None = None
+    template_name: str | None = None
+    enabled: YesNo | None = None
+    etag: str | None = None
+    displayName: str | None = None
+    product_filter: ProductFilter | None = None
+    description: str | None = None
+    name_exclude_filter: TextList = Field(default_factory=list)
+    name_include_filter: TextList = Field(default_factory=list)
+    severity_filter: TextList = Field(default_factory=list)
+    query: str | None = None
+    query_frequency: Duration | None = None
+    query_period: Duration | None = None
+    severity: RuleSeverity | None = None
+    suppression_duration: Duration | None = None
+    suppression_enabled: YesNo | None = None
+    trigger_operator: TriggerOperator | None = None
+    trigger_threshold: int | None = None
+    tactics: TextList = Field(default_factory=list)
+    techniques: TextList = Field(default_factory=list)
+    rule_json: Annotated[dict[str, Any], BeforeValidator(_json_value)] | None = None
+
+
+RULE_PROPERTIES = {  # argument -> alert rule property
+    "template_name": "alertRuleTemplateName", "enabled": "enabled", "displayName": "displayName",
+    "product_filter": "productFilter", "description": "description", "name_exclude_filter": "displayNamesExcludeFilter",
+    "name_include_filter": "displayNamesFilter", "severity_filter": "severitiesFilter", "query": "query",
+    "query_frequency": "queryFrequency", "query_period": "queryPeriod", "severity": "severity",
+    "suppression_duration": "suppressionDuration", "suppression_enabled": "suppressionEnabled",
+    "trigger_operator": "triggerOperator", "trigger_threshold": "triggerThreshold", "tactics": "tactics",
+    "techniques": "techniques"}
+RULE_VALUES: dict[str, Callable[[Any], Any]] = {  # argument -> the official value as the API's
+    "enabled": lambda v: v == "yes", "suppression_enabled": lambda v: v == "yes", "trigger_operator": _words,
+    "severity": str.capitalize, "severity_filter": lambda vs: [v.capitalize() for v in vs],
+    "product_filter": lambda v: _words(v, " ").replace("For Iot", "for IoT")}  # Microsoft Cloud App Security
+RULE_REQUIRED = {  # the official per-kind validation (rule_name is always required)
+    "fusion": ("template_name", "enabled"),
+    "microsoft_security_incident_creation": ("displayName", "enabled", "product_filter"),
+    "scheduled": ("displayName", "enabled", "query", "query_frequency", "query_period", "severity",
+                  "suppression_duration", "suppression_enabled", "trigger_operator", "trigger_threshold")}
+RULE_READ_ONLY = {"lastModifiedUtc"}  # and more for Fusion rules, which take only the template and enabled
+FUSION_READ_ONLY = {"displayName", "description", "severity", "tactics", "techniques"}
+
+
+def alert_rule_body(a: AlertRuleArgs, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The PUT body: the user's fields (or rule_json) over the current rule's writable properties."""
+    given = _obj(a.rule_json.get("properties")) if a.rule_json else {
+        prop: RULE_VALUES.get(arg, lambda v: v)(value) for arg, prop in RULE_PROPERTIES.items()
+        if (value := getattr(a, arg)) not in (None, [])}
+    kind = (a.rule_json.get("kind") if a.rule_json else a.kind and _words(a.kind)) or (current or {}).get("kind")
+    if not kind or not isinstance(kind, str):
+        raise ConfigError('The "kind" argument is required for alert rule.')
+    old = _obj(current.get("properties")) if current and current.get("kind") == kind else {}
+    read_only = RULE_READ_ONLY | (FUSION_READ_ONLY if kind == "Fusion" else set())
+    props = {**{k: v for k, v in old.items() if v is not None and k not in read_only}, **given}
+    official_kind = next((k for k in RULE_REQUIRED if _words(k) == kind and not a.rule_json), "")
+    for arg in RULE_REQUIRED.get(official_kind, ()):
+        if props.get(RULE_PROPERTIES[arg]) in (None, "", []):
+            raise ConfigError(f'"{arg}" is required for "{official_kind}" alert rule.')
+    return {"kind": kind, "properties": props}
+
+
+def write_alert_rule(run: Run, a: AlertRuleArgs, update: bool) -> dict[str, Any]:
+    """Create (refused when the name exists) or update (merged over the existing rule), with the etag."""
+    etag = a.etag or (a.rule_json or {}).get("etag")
+    if not update:
+        alert_rule_body(a, None)  # argument errors before any request
+
+    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is not None and not update:
+            raise ConfigError(f"Alert rule {a.rule_name} already exists; use azure-sentinel-update-alert-rule to "
+                              f"change it (or delete it first).")
+        if current and etag and str(etag).strip('"') != str(current.get("etag") or "").strip('"'):
+            raise ConflictError(f"Alert rule {a.rule_name} changed after the given etag was read (it is now at "
+                                f"{current.get('etag')}); read it again with azure-sentinel-list-alert-rule, or "
+                                f"leave etag out to change the current version.", status=409, code="Conflict")
+        return alert_rule_body(a, current)
+
+    rule = write_with_etag(run.client, ("alertRules", a.rule_name), apply, create=not update)
+    return note(rule, markdown_table(f"Azure Sentinel Alert Rule successfully {'updated' if update else 'created'}",
+                                     [rule_row(rule)]), {ALERT_RULE_KEY: rule})
+
+
+@command("azure-sentinel-create-alert-rule")
+def create_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return write_alert_rule(run, parse_args(AlertRuleArgs, args), update=False)
+
+
+@command("azure-sentinel-update-alert-rule")
+def update_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return write_alert_rule(run, parse_args(AlertRuleArgs, args), update=True)
+
+
 # endregion
 
 # region automation rules
+
+
+def _json_items(kind_key: str, body_key: str, fields: dict[str, tuple[str, ...]], sizes: range) -> Any:
+    """A validator of a JSON list of conditions or actions (AutomationRules.json): each item has a known
+    `kind_key`, a `body_key` object, and the fields its kind needs (in the item or its body)."""
+    def check(value: Any) -> list[dict[str, Any]]:
+        items = _json_value(value, list)
+        for number, item in enumerate(items, 1):
+            kind, body = item.get(kind_key), item.get(body_key)
+            if kind not in fields or not isinstance(body, dict):
+                raise ValueError(f"item {number} needs a {kind_key} ({', '.join(fields)}) and a {body_key} object")
+            missing = [f for f in fields[kind] if {**item, **body}.get(f) in (None, "", [])]
+            if missing:
+                raise ValueError(f"item {number} ({kind}) lacks {', '.join(missing)}")
+        if len(items) not in sizes:
+            raise ValueError(f"it must hold {sizes.start} to {sizes.stop - 1} items")
+        return items
+    return BeforeValidator(check)
+
+
+CONDITIONS = _json_items("conditionType", "conditionProperties", {
+    "Property": ("propertyName", "operator", "propertyValues"), "PropertyArray": ("arrayType", "arrayConditionType"),
+    "PropertyChanged": ("propertyName", "changeType"), "PropertyArrayChanged": ("arrayType", "changeType"),
+    "Boolean": ("operator", "innerConditions")}, range(0, 51))
+ACTIONS = _json_items("actionType", "actionConfiguration", {
+    "ModifyProperties": ("order",), "RunPlaybook": ("order", "logicAppResourceId"),
+    "AddIncidentTask": ("order", "title")}, range(1, 21))
+AUTOMATION_RULE_KEY = "AzureSentinel.AutomationRule(val.ID && val.ID == obj.ID)"
+TrueFalse = _choices("TrueFalse", "true", "false")
+TriggersOn = _choices("TriggersOn", "Incidents", "Alerts")
+TriggersWhen = _choices("TriggersWhen", "Created", "Updated")
+
+
+def _utc_time(value: str) -> str:
+    if not format_time(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 time; write e.g. 2026-12-31T00:00:00Z")
+    return format_time(value)
+
+
+class ListAutomationRulesArgs(ListArgs):
+    automation_rule_id: SafeId | None = None
+
+
+class AutomationRuleArgs(Args):
+    automation_rule_id: SafeId | None = None
+    display_name: Annotated[str, Field(max_length=500)] | None = None
+    order: Annotated[int, Field(ge=1, le=1000)] | None = None
+    is_enabled: TrueFalse | None = None
+    triggers_on: TriggersOn | None = None
+    triggers_when: TriggersWhen | None = None
+    expiration_time: Annotated[str, AfterValidator(_utc_time)] | None = None
+    conditions_json: Annotated[list[dict[str, Any]], CONDITIONS] | None = None
+    actions_json: Annotated[list[dict[str, Any]], ACTIONS] | None = None
+
+
+def automation_rule_context(rule: dict[str, Any]) -> dict[str, Any]:
+    props = _obj(rule.get("properties"))
+    logic = _obj(props.get("triggeringLogic"))
+    return {
+        "ID": rule.get("name"), "DisplayName": props.get("displayName"), "Order": props.get("order"),
+        "TriggeringLogic": {"IsEnabled": logic.get("isEnabled"), "TriggersOn": logic.get("triggersOn"),
+                            "TriggersWhen": logic.get("triggersWhen"),
+                            "ExpirationTimeUtc": format_time(logic.get("expirationTimeUtc")),
+                            "Conditions": _objs(logic.get("conditions"))},
+        "Actions": [{"Order": x.get("order"), "ActionType": x.get("actionType"),
+                     "Configuration": x.get("actionConfiguration")} for x in _objs(props.get("actions"))],
+        "CreatedTimeUtc": format_time(props.get("createdTimeUtc")),
+        "LastModifiedTimeUtc": format_time(props.get("lastModifiedTimeUtc")),
+        "CreatedBy": _obj(props.get("createdBy")).get("name") or _obj(props.get("createdBy")).get("email"),
+        "LastModifiedBy": _obj(props.get("lastModifiedBy")).get("name") or _obj(props.get("lastModifiedBy")).get("email"),
+        "Etag": rule.get("etag"),
+    }
+
+
+def automation_rule_row(rule: dict[str, Any]) -> dict[str, Any]:
+    r = automation_rule_context(rule)
+    return {"ID": r["ID"], "DisplayName": r["DisplayName"], "Order": r["Order"], **r["TriggeringLogic"],
+            "Conditions": len(r["TriggeringLogic"]["Conditions"]), "Actions": [x["ActionType"] for x in r["Actions"]],
+            "LastModifiedTimeUtc": r["LastModifiedTimeUtc"]}
+
+
+def automation_rules_note(title: str, rules: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:
+    return listing_note(title, rules, AUTOMATION_RULE_KEY, [automation_rule_context(r) for r in rules],
+                        automation_rule_row, next_link)
+
+
+@command("azure-sentinel-list-automation-rules")
+def list_automation_rules_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListAutomationRulesArgs, args)
+    rules, next_link = get_or_list(run, "automationRules", a.automation_rule_id, a)
+    return automation_rules_note(f"Automation Rules ({len(rules)} results)", rules, next_link)
+
+
+@command("azure-sentinel-create-update-automation-rule")
+def create_update_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(AutomationRuleArgs, args)
+    rule_id = a.automation_rule_id or run.new_id()  # once per invocation: a retried PUT writes the same rule
+    changes = {k: v for k, v in (("displayName", a.display_name), ("order", a.order), ("actions", a.actions_json))
+               if v is not None}
+    logic_changes = {k: v for k, v in (
+        ("isEnabled", a.is_enabled and a.is_enabled == "true"), ("triggersOn", a.triggers_on),
+        ("triggersWhen", a.triggers_when), ("expirationTimeUtc", a.expiration_time),
+        ("conditions", a.conditions_json)) if v is not None}
+
+    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+        old = _obj((current or {}).get("properties"))
+        defaults = {} if current else {"isEnabled": True, "triggersOn": "Incidents", "triggersWhen": "Created"}
+        props = {**{k: old[k] for k in ("displayName", "order", "actions") if k in old}, **changes,
+                 "triggeringLogic": {**defaults, **_obj(old.get("triggeringLogic")), **logic_changes}}
+        missing = [arg for arg, prop in (("display_name", "displayName"), ("order", "order"),
+                                         ("actions_json", "actions")) if props.get(prop) in (None, "", [])]
+        if missing and current is None:
+            raise ConfigError(f"Automation rule {rule_id} does not exist yet; to create it give {', '.join(missing)}.")
+        return {"properties": props}
+
+    rule = write_with_etag(run.client, ("automationRules", rule_id), apply)
+    return automation_rules_note(f"Automation rule {rule_id} saved", [rule])
+
+
+class DeleteAutomationRuleArgs(Args):
+    automation_rule_id: SafeId
+
+
+@command("azure-sentinel-delete-automation-rule")
+def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(DeleteAutomationRuleArgs, args)
+    existed = run.client.delete("automationRules", a.automation_rule_id)
+    return deleted_note(f"Automation rule {a.automation_rule_id}", existed, {
+        AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}} if existed else None)
+
 
 # endregion
 
@@ -1929,9 +2559,137 @@ def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict
 
 # region subscriptions and resource groups
 
+SUBSCRIPTIONS_API, RESOURCE_GROUPS_API = "2020-01-01", "2021-04-01"
+SUBSCRIPTION_FIELDS = ("id", "subscriptionId", "tenantId", "displayName", "state", "authorizationSource",
+                       "subscriptionPolicies", "managedByTenants")
+RESOURCE_GROUP_FIELDS = ("id", "name", "type", "location", "tags", "properties")
+
+
+class SubscriptionsArgs(ArgsModel):
+    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(LIST_LIMIT_MAX)(50 if v is None else v))] = 50
+    next_link: str | None = None
+
+
+@command("azure-sentinel-subscriptions-list", workspace=False)
+def subscriptions_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(SubscriptionsArgs, args)
+    items, next_link = run.client.transport.collect("GET", run.client.arm_url("subscriptions"), a.limit, sized=False,
+                                                    params={"api-version": SUBSCRIPTIONS_API}, next_link=a.next_link)
+    rows = [{k: s.get(k) for k in SUBSCRIPTION_FIELDS} for s in items]
+    return list_note("Subscriptions", items, rows, "AzureSentinel.Subscription(val.subscriptionId === obj.subscriptionId)",
+                     ["subscriptionId", "displayName", "state", "tenantId", "authorizationSource"], next_link)
+
+
+def _one_tag(value: Any) -> dict[str, Any] | None:
+    tag = _json_object(value) if value not in (None, "") else None
+    if tag is not None and (len(tag) != 1 or not all(isinstance(v, str) for v in tag.values())):
+        raise ValueError('must be one tag as a JSON object, e.g. {"Environment": "Production"}')
+    return tag
+
+
+class ResourceGroupsArgs(SubscriptionsArgs):
+    subscription_id: SafeId | None = None
+    tag: Annotated[dict[str, str] | None, BeforeValidator(_one_tag)] = None
+
+
+@command("azure-sentinel-resource-group-list", workspace=False)
+def resource_group_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ResourceGroupsArgs, args)
+    params = {"api-version": RESOURCE_GROUPS_API}
+    if a.tag:
+        (name, value), = a.tag.items()
+        params["$filter"] = f"tagName eq {odata_quote(name)} and tagValue eq {odata_quote(value)}"
+    url = run.client.arm_url("subscriptions", a.subscription_id or run.settings.subscription_id, "resourcegroups")
+    items, next_link = run.client.transport.collect("GET", url, a.limit, params=params, next_link=a.next_link)
+    rows = [{k: g.get(k) for k in RESOURCE_GROUP_FIELDS} for g in items]
+    return list_note("Resource Groups", items, rows, "AzureSentinel.ResourceGroup(val.name === obj.name)",
+                     ["name", "location", "tags", "id"], next_link)
+
+
 # endregion
 
 # region KQL queries (Log Analytics)
+
+WORKSPACES_API = "2022-10-01"
+WORKSPACE_IDS_KEY = "workspace_ids"  # integration context: workspace ARM path -> customer ID
+TIMESPAN_RE = re.compile(r"^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+                         r"|\d{4}-\d\d-\d\dT[\d:.]+Z?/(\d{4}-\d\d-\d\dT[\d:.]+Z?|P[\dYMWDTHS.]+))$")
+
+
+class QueryArgs(Args):
+    query: str
+    timespan: str = "P1D"
+    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(10_000)(50 if v is None else v))] = 50
+
+    @field_validator("timespan")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        if not TIMESPAN_RE.match(value.strip()):
+            raise ValueError("must be an ISO 8601 duration such as PT12H, P1D or P7D (or start/end)")
+        return value.strip()
+
+
+def query_transport(run: Run) -> Transport:
+    """A transport for the Log Analytics query API: its own host, its own token (cached apart from ARM's)."""
+    s = run.settings
+    if not s.cloud.query:
+        raise ConfigError("The Custom cloud has no Log Analytics query API URL; set 'Log Analytics query API URL' "
+                          "(e.g. https://api.loganalytics.io) in the instance configuration.")
+    arm = run.client.transport
+    credential = Credential(s, arm.session, run.context, resource=s.cloud.query, retry=arm.retry,
+                            now=arm.retry.now)
+    return Transport(arm.session, credential, s.cloud.query, arm.retry, api_version=None)
+
+
+def workspace_id(run: Run) -> str:
+    """The workspace's customer ID: the param, else read once from ARM and cached in the context."""
+    if run.settings.workspace_id:
+        return safe_id(run.settings.workspace_id, "Workspace ID")
+    ws_url = run.client.workspace_url.split("/providers/Microsoft.SecurityInsights")[0]
+    cache = run.context.get(WORKSPACE_IDS_KEY)
+    cache = cache if isinstance(cache, dict) else {}
+    key = urlsplit(ws_url).path.lower()
+    if not isinstance(cache.get(key), str):
+        workspace = run.client.transport.request("GET", ws_url, params={"api-version": WORKSPACES_API})
+        customer_id = _obj(workspace.get("properties")).get("customerId")
+        if not isinstance(customer_id, str) or not customer_id:
+            raise ApiError("The workspace has no customerId in Azure's answer; set the Workspace ID parameter "
+                           "(Log Analytics workspace > Overview > Workspace ID).")
+        cache[key] = customer_id
+        run.context[WORKSPACE_IDS_KEY] = cache
+    return safe_id(cache[key], "Workspace ID")
+
+
+def query_tables(data: dict[str, Any], query: str, limit: int) -> list[dict[str, Any]]:
+    """Each result table as {Query, TableName, Columns, Rows (objects), RowCount}, with at most `limit` rows."""
+    tables = []
+    for table in data["tables"]:
+        columns = [{"Name": str(c.get("name")), "Type": c.get("type")} for c in _objs(table.get("columns"))]
+        names = [c["Name"] for c in columns]
+        rows = [r for r in table.get("rows") or [] if isinstance(r, list)]
+        tables.append({"Query": query, "TableName": table.get("name"), "Columns": columns, "RowCount": len(rows),
+                       "Rows": [dict(zip(names, r)) for r in rows[:limit]]})
+    return tables
+
+
+@command("azure-sentinel-run-query")
+def run_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(QueryArgs, args)
+    transport = query_transport(run)
+    url = f"{transport.base_url}/v1/workspaces/{quote(workspace_id(run), safe='')}/query"
+    data = transport.request("POST", url, body={"query": a.query, "timespan": a.timespan}, idempotent=True,
+                             items_key="tables")
+    tables = query_tables(data, a.query, a.limit)
+    parts = [markdown_table(f"{t['TableName']} ({t['RowCount']} rows{', first ' + str(a.limit) if t['RowCount'] > a.limit else ''})",
+                            t["Rows"], [c["Name"] for c in t["Columns"]]) for t in tables]
+    partial = _obj(data.get("error"))
+    if partial:
+        details = "; ".join(_first_line(str(_obj(d).get("message") or "")) for d in partial.get("details") or [])
+        parts.insert(0, f"**Warning: the result is partial** ({partial.get('code') or 'PartialError'}: "
+                        f"{_first_line(str(partial.get('message') or ''))}{' ' + details if details else ''}).\n")
+    return note(data, "\n".join(parts) or "**No tables.**",
+                {"AzureSentinel.Query(val.Query === obj.Query && val.TableName === obj.TableName)": tables})
+
 
 # endregion
 
@@ -2330,7 +3088,7 @@ def to_platform_incident(incident: dict[str, Any], extra: dict[str, Any], settin
                          instance: str) -> dict[str, Any]:
     raw = {**fetch_context(incident), **extra,
            "mirror_direction": MIRROR_DIRECTIONS.get(settings.mirror_direction),
-           "mirror_instance": instance}
+           "mirror_instance": instance, "mirror_tags": [settings.comment_tag]}
     return {
         "name": f"[Microsoft Sentinel] #{raw['IncidentNumber']} {raw.get('Title') or ''}".strip(),
         "occurred": raw.get("CreatedTimeUTC"),
@@ -2366,6 +3124,303 @@ def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: date
 # endregion
 
 # region mirroring
+# The platform's four mirroring commands, answered in the shapes CommonServerPython's helpers give to
+# demisto.results. A failure is an error entry (the platform tries again), with "API rate limit" on a
+# 429 and, for get-modified-remote-data, "skip update".
+
+MIRROR_SCHEME = "Microsoft Sentinel Incident"
+MIRROR_FIELDS = {  # the remote names update-remote-system applies (what an outgoing mapper may fill)
+    "title": "The incident title.",
+    "description": "The incident description.",
+    "severity": "The severity as the platform's number (0.5 Informational, 1 Low, 2 Medium, 3 and 4 High).",
+    "status": "The status, New or Active (closing and reopening follow the platform incident's status).",
+    "tags": "Labels to add to the incident (its other labels are kept).",
+    "owner": "The owner: an email or user principal name, an owner object, or empty to unassign.",
+    "firstActivityTimeUtc": "The time of the first activity (ISO 8601).",
+    "lastActivityTimeUtc": "The time of the last activity (ISO 8601).",
+    "classification": "How it was closed: BenignPositive, FalsePositive, TruePositive or Undetermined.",
+    "classificationComment": "The comment written with the classification when closing.",
+    "classificationReason": "The reason for the classification (when unset, the one that fits it).",
+    "etag": "The etag last seen (informational: every update re-reads the current one).",
+}
+CLOSE_REASON_OF = {"Undetermined": "Other", "TruePositive": "Resolved", "BenignPositive": "Resolved",
+                   "FalsePositive": "False Positive"}
+CLASSIFICATION_OF = {"Resolved": "TruePositive", "False Positive": "FalsePositive", "Duplicate": "Undetermined",
+                     "Other": "Undetermined"}  # platform close reasons that no outgoing mapper translated
+REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
+               "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
+SEVERITY_OF_LEVEL = {0: "Informational", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "High"}
+PLATFORM_ACTIVE, PLATFORM_DONE = 1, 2  # IncidentStatus
+REDIRECTED = "redirected"  # the label the Defender portal gives an incident it merged into another
+MERGED_INTO = re.compile(r"merged into (?:the )?incident\s+#?([0-9A-Za-z-]+)", re.I)
+MAX_COMMENT_CHARS = 30000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class MergedIncident(SentinelError):
+    """The Sentinel incident was merged into another one: nothing is written back to it."""
+
+
+def parse_last_update(value: Any, name: str = "lastUpdate") -> datetime:
+    """A platform time, leniently: RFC 3339 (any fraction, Z or offset, 'T' or space), a date, or epoch
+    seconds/milliseconds ('0' = the beginning). Times before 1970 read as 1970."""
+    text = str(value if value is not None else "").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        seconds = float(text) / (1000 if float(text) > 1e11 else 1)
+        return datetime.fromtimestamp(min(seconds, 32503680000), timezone.utc)
+    text = re.sub(r"^(\d{4}-\d\d-\d\d)( |$)", lambda m: m.group(1) + ("T" if m.group(2) else "T00:00:00Z"), text)
+    parsed = parse_time(text.replace("z", "Z"))
+    if parsed is None:
+        raise ConfigError(f"Argument '{name}' is not a time: {text[:60]!r}; give an ISO 8601 time such as "
+                          f"2025-01-02T03:04:05Z.")
+    return max(EPOCH, parsed)
+
+
+def mirror_failure(exc: SentinelError, skip: bool = False) -> SentinelError:
+    """The error the platform acts on: 'API rate limit' (back off) on 429, else 'skip update' if asked."""
+    if isinstance(exc, ApiError) and exc.status == 429:
+        return SentinelError(f"API rate limit: {exc}")
+    return SentinelError(f"skip update. error: {exc}") if skip else exc
+
+
+def is_merged(props: dict[str, Any]) -> bool:
+    """Closed by the Defender portal's merge: status Closed with the "Redirected" label."""
+    labels = {str(label.get("labelName") or "").lower() for label in _objs(props.get("labels"))}
+    return props.get("status") == Status.CLOSED.value and REDIRECTED in labels
+
+
+def own_comment_prefix(instance: str) -> str:
+    """The start of every comment ID this instance writes: get-remote-data skips them (no echo)."""
+    return f"xsoar-{hashlib.sha256(instance.encode()).hexdigest()[:8]}-"
+
+
+class ModifiedArgs(ArgsModel):
+    lastUpdate: str
+
+
+@command("get-modified-remote-data", workspace=False)
+def get_modified_remote_data_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    """The names of every incident modified at or after lastUpdate, across all pages, each once."""
+    try:
+        since = parse_last_update(parse_args(ModifiedArgs, args).lastUpdate)
+        pages = run.client.iter_incident_pages(f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
+                                               "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
+        names = [incident.get("name") for page, _ in pages for incident in page]
+    except SentinelError as exc:
+        raise mirror_failure(exc, skip=True) from None
+    ids = list(dict.fromkeys(n for n in names if isinstance(n, str) and n))
+    run.client.transport.log(f"Modified incidents since {iso_z(since)}: {len(ids)}.")
+    return {"Type": 1, "ContentsFormat": "json", "Contents": ids}
+
+
+class RemoteDataArgs(ArgsModel):
+    id: SafeId
+    lastUpdate: str = "0"
+
+
+@command("get-remote-data", workspace=False)
+def get_remote_data_command(run: Run, args: dict[str, Any]) -> list[dict[str, Any]]:
+    a = parse_args(RemoteDataArgs, args)
+    since = parse_last_update(a.lastUpdate)
+    try:
+        return remote_data(run.client, run.settings, a.id, since, run.instance)
+    except SentinelError as exc:
+        failure = mirror_failure(exc)
+        if failure is not exc:
+            raise failure from None
+        return [{"id": a.id, "in_mirror_error": str(exc)}]  # shown on the incident; tried again next time
+
+
+def remote_data(client: Client, settings: Settings, incident_id: str, since: datetime, instance: str
+                ) -> list[dict[str, Any]]:
+    """[the incident as fetch formats it (plus the selected additional info), *entries]: the comments
+    newer than `since` that this instance did not write, then a close or a reopen entry."""
+    incident = client.get_incident(incident_id)
+    props = _obj(incident.get("properties"))
+    extra = enrich(client, [incident], settings.additional_info)[0] if settings.additional_info else {}
+    mirrored = {k: v for k, v in {**fetch_context(incident), **extra}.items() if v is not None}
+    comments = sorted((c for page, _ in client.transport.pages("GET", client.url("incidents", incident_id, "comments"))
+                       for c in page), key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc"))))
+    entries = [comment_entry(c, incident_id) for c in comments
+               if not str(c.get("name") or "").startswith(own_comment_prefix(instance))
+               and (parse_time(_obj(c.get("properties")).get("createdTimeUtc")) or EPOCH) > since]
+    if props.get("status") == Status.CLOSED.value and settings.close_incident:
+        entries.append(close_entry(props, comments))
+    elif props.get("status") in (Status.NEW.value, Status.ACTIVE.value):
+        entries.append({"Type": 1, "ContentsFormat": "json", "Contents": {"dbotIncidentReopen": True}})
+    return [mirrored, *entries]
+
+
+def comment_entry(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    """A Sentinel comment as a war-room note, untagged so that it is never mirrored back out."""
+    row = comment_context(comment, incident_id)
+    author = row["AuthorName"] or row["AuthorEmail"] or "Someone"
+    return {"Type": 1, "ContentsFormat": "text", "Note": True, "Tags": [],
+            "Contents": f"{author} commented in Microsoft Sentinel at {row['CreatedTimeUTC']}:\n{row['Message'] or ''}"}
+
+
+def close_entry(props: dict[str, Any], comments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Close the SOAR incident: as a duplicate when the Defender portal merged it, else by classification."""
+    if is_merged(props):
+        found = [m.group(1) for m in (MERGED_INTO.search(str(_obj(c.get("properties")).get("message")))
+                                      for c in comments) if m]
+        into = f"into incident {found[-1]}" if found else "into another incident"
+        reason, notes = "Duplicate", f"Merged {into} in the Microsoft Defender portal (closed there as Redirected)."
+    else:
+        classification = str(props.get("classification") or "Undetermined")
+        why = f" ({props['classificationReason']})" if props.get("classificationReason") else ""
+        comment = f": {props['classificationComment']}" if props.get("classificationComment") else "."
+        reason = CLOSE_REASON_OF.get(classification, "Other")
+        notes = f"Closed in Microsoft Sentinel as {classification}{why}{comment}"
+    return {"Type": 1, "ContentsFormat": "json",
+            "Contents": {"dbotIncidentClose": True, "closeReason": reason, "closeNotes": notes}}
+
+
+def _json_arg(kind: type) -> Callable[[Any], Any]:
+    """The value itself or its JSON text (empty = an empty one; one entry object = a list of it)."""
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else None
+            except ValueError:
+                raise ValueError(f"must be a JSON {'object' if kind is dict else 'list'}") from None
+        return kind() if value is None else [value] if kind is list and isinstance(value, dict) else value
+    return parse
+
+
+class UpdateRemoteArgs(ArgsModel):
+    data: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
+    delta: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
+    entries: Annotated[list[Any], BeforeValidator(_json_arg(list))] = Field(default_factory=list)
+    incidentChanged: Flag = False
+    remoteId: SafeId
+    status: int = 0
+
+
+@command("update-remote-system", workspace=False)
+def update_remote_system_command(run: Run, args: dict[str, Any]) -> str:
+    """Apply the delta and the tagged entries; return the ID. A failure is an error entry: the platform sends
+    it all again (harmless: the same values, the same comment IDs). A merged incident gets nothing."""
+    a = parse_args(UpdateRemoteArgs, args)
+    tag = run.settings.comment_tag
+    entries = [e for e in a.entries if isinstance(e, dict) and tag in _as_list(e.get("tags", e.get("Tags")))]
+    apply = delta_changes(a, run.settings, run.client.transport.log) if a.incidentChanged else None
+    try:
+        if apply is not None:
+            update_incident(run.client, a.remoteId, apply)
+        elif entries and is_merged(_obj(run.client.get_incident(a.remoteId).get("properties"))):
+            raise MergedIncident("merged")
+        for entry in entries:
+            mirror_entry(run.client, run.instance, a.remoteId, entry)
+    except MergedIncident:
+        run.client.transport.log(f"Incident {a.remoteId} was merged in the Microsoft Defender portal; nothing "
+                                 f"was written back to it.")
+    except SentinelError as exc:
+        raise mirror_failure(exc) from None
+    return a.remoteId
+
+
+def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], None]
+                  ) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The delta as a function of the current properties (re-applied as is after a 409), or None when it
+    changes nothing Sentinel keeps. Values that cannot be mapped are left out (and logged)."""
+    delta = a.delta
+    mapped = {k: DELTA_FIELDS[k](v) for k, v in delta.items()
+              if k in DELTA_FIELDS and (v not in (None, "") or k == "description")}
+    if None in mapped.values():
+        log(f"update-remote-system left out {', '.join(k for k, v in mapped.items() if v is None)}: values that "
+            f"cannot be mapped to Sentinel.")
+    simple = {k: v for k, v in mapped.items() if v is not None}
+    owner = _owner(delta["owner"]) if "owner" in delta else None
+    tags = _as_list(delta.get("tags")) if isinstance(delta.get("tags"), (str, list)) else []
+    closing = a.status == PLATFORM_DONE and settings.close_ticket
+    reopening = a.status == PLATFORM_ACTIVE and "" in (delta.get("classification"), delta.get("closingUserId"))
+    if not (simple or owner is not None or tags or closing or reopening):
+        return None
+
+    def apply(current: dict[str, Any]) -> dict[str, Any]:
+        if is_merged(current):
+            raise MergedIncident("merged")
+        props = {**{k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}, **simple}
+        if owner is not None:
+            props["owner"] = owner
+        labels = _objs(props.get("labels"))
+        new = [t for t in dict.fromkeys(tags) if t not in {label.get("labelName") for label in labels}]
+        props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in new]
+        if closing:
+            props.update(closing_properties(a))
+        elif reopening and props.get("status") == Status.CLOSED.value:
+            props["status"] = Status.ACTIVE.value
+            for key in ("classification", "classificationReason", "classificationComment"):
+                props.pop(key, None)
+        return props
+
+    return apply
+
+
+def closing_properties(a: UpdateRemoteArgs) -> dict[str, Any]:
+    """Status Closed with the classification (the delta's, else the data's), its comment and a fitting reason."""
+    def given(key: str) -> str:
+        return next((str(v).strip() for v in (a.delta.get(key), a.data.get(key)) if v not in (None, "")), "")
+
+    classification = CLASSIFICATION_OF.get(given("classification"), given("classification"))
+    if classification not in REASONS_FOR:
+        classification = Classification.UNDETERMINED.value
+    reasons = [r for r in (a.delta.get("classificationReason"), a.data.get("classificationReason"))
+               if r in REASONS_FOR[classification]]
+    reason = reasons[0] if reasons else DEFAULT_CLASSIFICATION_REASON.get(classification)
+    closed = {"status": Status.CLOSED.value, "classification": classification,
+              "classificationComment": given("classificationComment") or "Closed in Cortex XSOAR."}
+    return {**closed, "classificationReason": reason} if reason else closed
+
+
+def _severity_name(value: Any) -> str | None:
+    """A severity name from the platform's number (3, '3', 0.5) or a name ('high')."""
+    text = str(value).strip().title()
+    try:
+        return text if text in SEVERITY_LEVEL else SEVERITY_OF_LEVEL.get(float(text))
+    except ValueError:
+        return None
+
+
+DELTA_FIELDS: dict[str, Callable[[Any], Any]] = {  # delta key -> its Sentinel value (None: cannot be mapped)
+    "title": lambda v: v.strip() or None if isinstance(v, str) else None,
+    "description": lambda v: v if isinstance(v, str) else None,
+    "severity": _severity_name,
+    "status": lambda v: v if v in (Status.NEW.value, Status.ACTIVE.value) else None,
+    "firstActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
+    "lastActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
+}
+
+
+def _owner(value: Any) -> dict[str, Any] | None:
+    """{} unassigns; an email/UPN or an owner object assigns; anything else changes nothing."""
+    if value is None or isinstance(value, str):
+        return {"email": value.strip(), "userPrincipalName": value.strip()} if value and value.strip() else {}
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if k in ("email", "userPrincipalName", "objectId", "assignedTo")
+            and isinstance(v, str) and v}
+
+
+def mirror_entry(client: Client, instance: str, remote_id: str, entry: dict[str, Any]) -> None:
+    """A tagged war-room entry as a Sentinel comment, PUT under the ID derived from the entry."""
+    contents = entry.get("contents", entry.get("Contents"))
+    text = contents if isinstance(contents, str) else json.dumps(contents, default=str) if contents else ""
+    if not text.strip():
+        return
+    user = str(entry.get("user") or "").strip()
+    footer = f"\n\n(Mirrored from Cortex XSOAR{f' by {user}' if user else ''}.)"
+    # The same entry always gets the same ID (instance, incident, entry ID): re-sending overwrites it.
+    key = f"{instance}\x1f{remote_id}\x1f{entry.get('id') or text}"
+    comment_id = own_comment_prefix(instance) + hashlib.sha256(key.encode()).hexdigest()[:32]
+    client.put_comment(remote_id, comment_id, text[:MAX_COMMENT_CHARS - len(footer)] + footer)
+
+
+@command("get-mapping-fields", workspace=False)
+def get_mapping_fields_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    return {MIRROR_SCHEME: dict(MIRROR_FIELDS)}
+
 
 # endregion
 
@@ -2499,9 +3554,9 @@ def main() -> None:
         if command not in COMMANDS:
             raise ConfigError(f"Command '{command}' is not implemented by this integration.")
         run = build_run(params, args, command, context, log)
-        run.file_path = demisto.getFilePath
+        run.file_path, run.instance = demisto.getFilePath, str(demisto.integrationInstance() or "")
         if command == "fetch-incidents":
-            run.last_run, run.instance = demisto.getLastRun(), str(demisto.integrationInstance() or "")
+            run.last_run = demisto.getLastRun()
             incidents, next_run, stats = COMMANDS[command](run, args)
             for line in stats.pop("skipped_records"):
                 demisto.error(redact(f"fetch-incidents: {line}"))

@@ -41,14 +41,18 @@ def test_list_by_alias_returns_that_watchlist(m):
                    "Alias": "highValueAsset", "Label": ["Tag1", "Tag2"], "ItemsSearchKey": "header1"}
 
 
-def test_list_follows_pages_until_the_limit(m):
-    """Given watchlists over two pages, when 3 are asked for, then both pages are read and 3 come back."""
+def test_list_follows_pages_until_the_limit_in_whole_pages(m):
+    """Given watchlists over three pages of two, when 3 are asked for, then two pages are read and returned
+    whole (the API takes no $top, so cutting a page would lose its rest), with the link to the third."""
     item = load_json("watchlist_get.json")
-    m.get(f"{WS_URL}/watchlists", [{"json": {"value": [item, item], "nextLink": f"{WS_URL}/watchlists?$skipToken=p2"}},
-                                   {"json": {"value": [item, item]}}])
+    m.get(f"{WS_URL}/watchlists", [
+        {"json": {"value": [item, item], "nextLink": f"{WS_URL}/watchlists?$skipToken=p2"}},
+        {"json": {"value": [item, item], "nextLink": f"{WS_URL}/watchlists?$skipToken=p3"}},
+        {"json": {"value": [item]}}])
     entry = only_entry(run("azure-sentinel-list-watchlists", {"limit": "3"}))
-    assert len(context_value(entry, "AzureSentinel.Watchlist(")) == 3
-    assert [r.qs.get("$top") for r in arm_requests(m)] == [["3"], ["1"]]
+    assert len(context_value(entry, "AzureSentinel.Watchlist(")) == 4
+    assert context_value(entry, "AzureSentinel.NextLink")["URL"].endswith("$skipToken=p3")
+    assert [r.qs.get("$top") for r in arm_requests(m)] == [None, None]
 
 
 def test_create_sends_the_csv_and_the_etag_of_an_existing_watchlist(m, tmp_path):

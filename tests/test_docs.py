@@ -53,8 +53,9 @@ def test_every_command_has_a_recorded_example():
     """Given the manifest, then each command it documents has at least one example recorded against the emulator
     (add a `!command ...` line to AzureSentinel/command_examples, then `azure-sentinel docs --record`)."""
     recording = load_recording(recorded_path(MANIFEST_PATH))
+    platform_only = {"update-remote-system"}  # its arguments (data, delta, entries...) come from the platform
     missing = [c["name"] for c in MANIFEST["script"]["commands"]
-               if not c.get("hidden") and not recording.for_command(c["name"])]
+               if not c.get("hidden") and c["name"] not in platform_only and not recording.for_command(c["name"])]
     assert not missing
 
 
@@ -118,9 +119,15 @@ def test_check_fails_when_a_skipped_example_has_its_command_now(package_dir: Pat
     """Given a recording that skipped an example for a command the manifest lacked, when the manifest gains that
     command, then the recording is stale."""
     manifest = package_dir / "AzureSentinel.yml"
+    future = "!azure-sentinel-future-command limit=1"
+    with (package_dir / "command_examples").open("a", encoding="utf-8") as examples:
+        examples.write(future + "\n")
     recording = load_recording(recorded_path(manifest))
-    assert recording.skipped, "the committed recording should list the examples of commands still to come"
-    name = parse_example(recording.skipped[0])[0]
+    recording.lines.append(future)
+    recording.skipped.append(future)
+    recorded_path(manifest).write_text(recording.to_json(), encoding="utf-8")
+    assert stale_examples(manifest) == []
+    name = parse_example(future)[0]
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
     data["script"]["commands"].append({"name": name, "description": "New.", "arguments": []})
     manifest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

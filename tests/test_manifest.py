@@ -70,6 +70,8 @@ OFFICIAL_OPTIONS = {
 NEW_PARAMS = {"authority_url": (0, "Connect"), "log_analytics_url": (0, "Connect"), "workspace_id": (0, "Connect"),
               "odata_filter": (0, "Collect"), "escalation_horizon_days": (0, "Collect"), "comment_tag": (0, "Collect")}
 
+OFFICIAL_CAMEL_CASE_ARGS = {"displayName"}  # create/update-alert-rule: the official argument name
+
 # Parameter type codes known to demisto-sdk (ParameterType).
 KNOWN_PARAM_TYPES = {0, 1, 4, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
 VALID_SECTIONS = {"Connect", "Collect", "Optimize"}
@@ -99,7 +101,10 @@ EXPECTED_COMMANDS = INCIDENT_COMMANDS | {
     "azure-sentinel-list-incident-alerts",
     "azure-sentinel-auth-reset",
 }
-NO_TARGET_OVERRIDE = {"azure-sentinel-create-incident", "azure-sentinel-auth-reset"}
+# The platform's mirroring commands (compat §2.6): it calls them itself, with its own argument names.
+MIRRORING_COMMANDS = {"get-modified-remote-data", "get-remote-data", "update-remote-system", "get-mapping-fields"}
+EXPECTED_COMMANDS |= MIRRORING_COMMANDS
+NO_TARGET_OVERRIDE = {"azure-sentinel-create-incident", "azure-sentinel-auth-reset"} | MIRRORING_COMMANDS
 PAGING_COMMANDS = {
     "azure-sentinel-list-incidents",
     "azure-sentinel-list-incident-comments",
@@ -163,6 +168,10 @@ OFFICIAL_ARGS = {
     "azure-sentinel-list-incident-entities": {"incident_id": (True, False, None, None)},
     "azure-sentinel-list-incident-alerts": {"incident_id": (True, False, None, None)},
     "azure-sentinel-auth-reset": {},
+    "get-modified-remote-data": {"lastUpdate": (True, False, None, None)},
+    "get-remote-data": {"id": (True, False, None, None), "lastUpdate": (False, False, None, "0")},
+    "update-remote-system": {},
+    "get-mapping-fields": {},
 }
 
 # Incident context fields (compat §2.1, the YAML's names: BookmarkCount/CommentCount) -> output type.
@@ -406,7 +415,9 @@ def test_command_shape(command):
     assert len(names) == len(set(names)), "duplicate argument (IN114)"
     assert sum(1 for a in args if a.get("default") is True) <= 1, "more than one default argument (IN134)"
     for a in args:
-        assert re.fullmatch(r"[a-z][a-z0-9_]*", a["name"]), a["name"]
+        # The mirroring commands keep the platform's camelCase names (lastUpdate); so does one official argument.
+        name_shape = r"[a-z][A-Za-z0-9]*" if command["name"] in MIRRORING_COMMANDS else r"[a-z][a-z0-9_]*"
+        assert re.fullmatch(name_shape, a["name"]) or a["name"] in OFFICIAL_CAMEL_CASE_ARGS, a["name"]
         assert a.get("description"), a["name"]
         assert isinstance(a.get("required", False), bool)
         assert isinstance(a.get("isArray", False), bool)

@@ -223,6 +223,8 @@ def _readable(entry: Any) -> str:
         return json.dumps(entry, indent=2, sort_keys=True)
     if entry.get("HumanReadable"):
         return str(entry["HumanReadable"])
+    if "Type" not in entry and "Contents" not in entry:  # not an entry: e.g. a mirrored incident object
+        return json.dumps(entry, indent=2, sort_keys=True)
     contents = entry.get("Contents")
     return contents if isinstance(contents, str) else json.dumps(contents, indent=2, sort_keys=True)
 
