@@ -1777,6 +1777,58 @@ def list_incident_alerts_command(run: Run, args: dict[str, Any]) -> dict[str, An
     return note({"value": alerts}, readable, {key: rows})
 
 
+RELATION_NAME = re.compile(r"^[a-zA-Z0-9-]{3,63}$")  # the API's rule for relation names
+RelationName = Annotated[str, Field(pattern=RELATION_NAME.pattern)]
+
+
+def arm_id(client: Client, *segments: str) -> str:
+    """The ARM resource ID of a workspace resource, as ARM writes it (a path, not a URL)."""
+    return unquote(client.url(*segments)[len(client.transport.base_url):])
+
+
+def workspace_resource(client: Client, value: str) -> str:
+    """`value` when it is the full ARM ID of a bookmark or an alert (an entity) of this workspace."""
+    prefix, value = arm_id(client), value.strip()
+    match = re.fullmatch(r"(bookmarks|entities)/([^/\\?#%\x00-\x1f\x7f]+)", value[len(prefix) + 1:], re.I)
+    if not value.lower().startswith(prefix.lower() + "/") or not match or match.group(2) in (".", ".."):
+        raise ConfigError(f"Argument 'related_resource_id' must be the full resource ID of a bookmark or alert in this "
+                          f"workspace, such as {prefix}/bookmarks/<bookmark ID> (.../entities/<alert ID> for an "
+                          f"alert); got {value[:80]!r}.")
+    return value
+
+
+def put_relation(client: Client, incident_id: str, name: str, resource_id: str) -> dict[str, Any]:
+    """Create or update one relation of an incident (with the relation's etag when it exists)."""
+    return write_with_etag(client, ("incidents", incident_id, "relations", name),
+                           lambda current: {"properties": {"relatedResourceId": resource_id}})
+
+
+class CreateRelationArgs(IncidentArgs):
+    relation_name: RelationName | None = None
+    related_resource_id: str
+
+
+@command("azure-sentinel-create-incident-relation")
+def create_incident_relation_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(CreateRelationArgs, args)
+    resource_id = workspace_resource(run.client, a.related_resource_id)
+    relation = put_relation(run.client, a.incident_id, a.relation_name or run.new_id(), resource_id)
+    row = {"RelationName": relation.get("name"), **relation_context(relation, a.incident_id)}
+    key = "AzureSentinel.IncidentRelatedResource(val.ID === obj.ID && val.IncidentID === obj.IncidentID)"
+    return note(relation, markdown_table(f"Incident {a.incident_id} new relation", [row]), {key: row})
+
+
+class RelationArgs(IncidentArgs):
+    relation_name: RelationName
+
+
+@command("azure-sentinel-delete-incident-relation")
+def delete_incident_relation_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(RelationArgs, args)
+    existed = run.client.delete("incidents", a.incident_id, "relations", a.relation_name)
+    return deleted_note(f"Relation {a.relation_name} of incident {a.incident_id}", existed)
+
+
 # endregion
 
 # region watchlists
@@ -2547,13 +2599,271 @@ def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, 
 
 # region bookmarks
 
+# The first helpers here serve the incident task and data connector commands too.
+
+
+Timestamp = Annotated[str, AfterValidator(_utc_time)]  # the ISO 8601 check of the automation rules
+
+
+def _who(value: Any) -> str | None:
+    """A UserInfo or ClientInfo object as one readable name."""
+    who = _obj(value)
+    return who.get("name") or who.get("email") or who.get("userPrincipalName") or who.get("objectId")
+
+
+def merged(current: dict[str, Any] | None, writable: frozenset[str], changes: dict[str, Any]) -> dict[str, Any]:
+    """A PUT body: the current resource's writable properties with the fields the user set over them."""
+    props = {k: v for k, v in _obj((current or {}).get("properties")).items() if k in writable}
+    props.update({k: v for k, v in changes.items() if v not in (None, [])})
+    return {"properties": props}
+
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str | None, title: str, to_row: Transform,
+                 key: str, headers: list[str], table: Transform = lambda row: row, clean: Transform = lambda item: item
+                 ) -> dict[str, Any]:
+    """One resource (when its ID is given), else the collection page by page; `clean` shapes each API item,
+    `table` each row shown."""
+    if item_id:
+        item = clean(run.client.get(*segments, item_id))
+        row = to_row(item)
+        return note(item, markdown_table(f"{title}: {item_id}", [table(row)], headers), {key: row})
+    found, next_link = run.client.collect(segments, a.limit, a.next_link)
+    items = [clean(item) for item in found]
+    rows = [to_row(item) for item in items]
+    entry = list_note(title, items, [table(row) for row in rows], key, headers, next_link)
+    entry["EntryContext"][key] = rows  # the table shows `table(row)`, the context the rows themselves
+    return entry
+
+
+BOOKMARK_KEY = "AzureSentinel.Bookmark(val.ID === obj.ID)"
+BOOKMARK_HEADERS = ["ID", "DisplayName", "Query", "Notes", "Labels", "EventTime", "Created", "CreatedBy", "Updated",
+                    "UpdatedBy", "IncidentInfo"]
+BOOKMARK_TEXT = {"displayName": "DisplayName", "query": "Query", "queryResult": "QueryResult", "notes": "Notes"}
+BOOKMARK_TIMES = {"created": "Created", "updated": "Updated", "eventTime": "EventTime",
+                  "queryStartTime": "QueryStartTime", "queryEndTime": "QueryEndTime"}
+BOOKMARK_WRITABLE = frozenset({*BOOKMARK_TEXT, "labels", "eventTime", "queryStartTime", "queryEndTime",
+                               "incidentInfo"})
+
+
+def bookmark_context(bookmark: dict[str, Any]) -> dict[str, Any]:
+    """A bookmark (or an incident's hunting-bookmark entity) as the `AzureSentinel.Bookmark` context object."""
+    props = _obj(bookmark.get("properties"))
+    info = _obj(props.get("incidentInfo"))
+    labels = props.get("labels")
+    return {
+        "ID": bookmark.get("name"),
+        **{key: props.get(name) for name, key in BOOKMARK_TEXT.items()},
+        "Labels": [v for v in labels if isinstance(v, str)] if isinstance(labels, list) else [],
+        **{key: format_time(props.get(name)) for name, key in BOOKMARK_TIMES.items()},
+        "CreatedBy": _who(props.get("createdBy")),
+        "UpdatedBy": _who(props.get("updatedBy")),
+        "IncidentInfo": {"IncidentId": info.get("incidentId"), "Title": info.get("title"),
+                         "Severity": info.get("severity"), "RelationName": info.get("relationName")},
+        "Etag": bookmark.get("etag") or _obj(props.get("additionalData")).get("ETag"),
+    }
+
+
+@command("azure-sentinel-list-incident-bookmarks")
+def list_incident_bookmarks_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(IncidentArgs, args)
+    bookmarks = run.client.post("incidents", a.incident_id, "bookmarks", items_key="value", idempotent=True)["value"]
+    return list_note(f"Incident {a.incident_id} bookmarks", bookmarks, [bookmark_context(b) for b in bookmarks],
+                     BOOKMARK_KEY, BOOKMARK_HEADERS)
+
+
+class ListBookmarksArgs(ListArgs):
+    bookmark_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-bookmarks")
+def list_bookmarks_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListBookmarksArgs, args)
+    return show_or_list(run, a, ("bookmarks",), a.bookmark_id, "Bookmarks", bookmark_context, BOOKMARK_KEY,
+                        BOOKMARK_HEADERS)
+
+
+class CreateUpdateBookmarkArgs(Args):
+    bookmark_id: SafeId | None = None
+    display_name: str | None = None
+    query: str | None = None
+    query_result: str | None = None
+    notes: str | None = None
+    labels: TextList = Field(default_factory=list)
+    event_time: Timestamp | None = None
+    query_start_time: Timestamp | None = None
+    query_end_time: Timestamp | None = None
+    incident_id: SafeId | None = None
+
+
+def link_bookmark(client: Client, incident_id: str, bookmark_id: str) -> str:
+    """Relate a bookmark to an incident (as the portal's "add to incident" does) with a relation named after
+    the bookmark, so linking it again updates that relation; returns the relation name."""
+    name = bookmark_id if RELATION_NAME.fullmatch(bookmark_id) else str(uuid.uuid5(uuid.NAMESPACE_URL, bookmark_id))
+    try:
+        put_relation(client, incident_id, name, arm_id(client, "bookmarks", bookmark_id))
+    except ApiError as exc:
+        raise ApiError(f"Bookmark {bookmark_id} was saved, but linking it to incident {incident_id} failed: {exc}",
+                       exc.status, exc.code) from None
+    return name
+
+
+@command("azure-sentinel-create-update-bookmark")
+def create_update_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(CreateUpdateBookmarkArgs, args)
+    bookmark_id = a.bookmark_id or run.new_id()
+    changes = {"displayName": a.display_name, "query": a.query, "queryResult": a.query_result, "notes": a.notes,
+               "labels": a.labels, "eventTime": a.event_time, "queryStartTime": a.query_start_time,
+               "queryEndTime": a.query_end_time}
+
+    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is None and not (a.display_name and a.query):
+            raise ConfigError(f"Bookmark {bookmark_id} does not exist yet: give display_name and query to create it.")
+        return merged(current, BOOKMARK_WRITABLE, changes)
+
+    bookmark = write_with_etag(run.client, ("bookmarks", bookmark_id), apply)
+    row = bookmark_context(bookmark)
+    if a.incident_id:
+        relation = link_bookmark(run.client, a.incident_id, bookmark_id)
+        if str(row["IncidentInfo"]["IncidentId"]).lower() != a.incident_id.lower():  # the bookmark shows no link yet
+            row["IncidentInfo"] = {"IncidentId": a.incident_id, "Title": None, "Severity": None,
+                                   "RelationName": relation}
+    return note(bookmark, markdown_table(f"Bookmark {row['ID']} saved", [row], BOOKMARK_HEADERS), {BOOKMARK_KEY: row})
+
+
+class BookmarkArgs(Args):
+    bookmark_id: SafeId
+
+
+@command("azure-sentinel-delete-bookmark")
+def delete_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(BookmarkArgs, args)
+    return deleted_note(f"Bookmark {a.bookmark_id}", run.client.delete("bookmarks", a.bookmark_id))
+
+
 # endregion
 
 # region incident tasks
 
+
+class TaskStatus(str, Enum):
+    NEW = "New"
+    COMPLETED = "Completed"
+
+
+TASK_KEY = "AzureSentinel.IncidentTask(val.ID === obj.ID && val.IncidentID === obj.IncidentID)"
+TASK_HEADERS = ["ID", "Title", "Description", "Status", "CreatedBy", "LastModifiedBy", "CreatedTimeUTC",
+                "LastModifiedTimeUTC"]
+TASK_WRITABLE = frozenset({"title", "description", "status"})
+
+
+def task_context(task: dict[str, Any], incident_id: str) -> dict[str, Any]:
+    props = _obj(task.get("properties"))
+    return {
+        "ID": task.get("name"), "IncidentID": incident_id, "Title": props.get("title"),
+        "Description": props.get("description"), "Status": props.get("status"),
+        "CreatedBy": _who(props.get("createdBy")), "LastModifiedBy": _who(props.get("lastModifiedBy")),
+        "CreatedTimeUTC": format_time(props.get("createdTimeUtc")),
+        "LastModifiedTimeUTC": format_time(props.get("lastModifiedTimeUtc")), "Etag": task.get("etag"),
+    }
+
+
+class ListTasksArgs(IncidentArgs, ListArgs):
+    task_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-incident-tasks")
+def list_incident_tasks_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListTasksArgs, args)
+    return show_or_list(run, a, ("incidents", a.incident_id, "tasks"), a.task_id, f"Incident {a.incident_id} tasks",
+                        lambda task: task_context(task, a.incident_id), TASK_KEY, TASK_HEADERS)
+
+
+class CreateUpdateTaskArgs(IncidentArgs):
+    task_id: SafeId | None = None
+    title: str | None = None
+    description: str | None = None
+    status: TaskStatus | None = None
+
+
+@command("azure-sentinel-create-update-incident-task")
+def create_update_incident_task_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(CreateUpdateTaskArgs, args)
+    task_id = a.task_id or run.new_id()
+
+    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is None and not a.title:
+            raise ConfigError(f"Task {task_id} of incident {a.incident_id} does not exist yet: give title to "
+                              f"create it.")
+        body = merged(current, TASK_WRITABLE, {"title": a.title, "description": a.description, "status": a.status})
+        body["properties"].setdefault("status", TaskStatus.NEW.value)
+        return body
+
+    task = write_with_etag(run.client, ("incidents", a.incident_id, "tasks", task_id), apply)
+    row = task_context(task, a.incident_id)
+    return note(task, markdown_table(f"Incident {a.incident_id} task {row['ID']} saved", [row], TASK_HEADERS),
+                {TASK_KEY: row})
+
+
+class TaskArgs(IncidentArgs):
+    task_id: SafeId
+
+
+@command("azure-sentinel-delete-incident-task")
+def delete_incident_task_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(TaskArgs, args)
+    existed = run.client.delete("incidents", a.incident_id, "tasks", a.task_id)
+    return deleted_note(f"Task {a.task_id} of incident {a.incident_id}", existed)
+
+
 # endregion
 
 # region data connectors
+
+DATA_CONNECTOR_KEY = "AzureSentinel.DataConnector(val.ID === obj.ID)"
+DATA_CONNECTOR_HEADERS = ["ID", "Name", "Kind", "TenantId", "DataTypes"]
+
+
+def data_connector_context(connector: dict[str, Any]) -> dict[str, Any]:
+    """A data connector of any kind as `AzureSentinel.DataConnector`: its data types as a list of {Name, State}."""
+    props = _obj(connector.get("properties"))
+    types = [{"Name": name, "State": _obj(value).get("state")} for name, value in _obj(props.get("dataTypes")).items()]
+    if isinstance(props.get("dataType"), str):  # RestApiPoller (codeless) connectors: one table, active or not
+        active = props.get("isActive")
+        types.append({"Name": props["dataType"], "State": "Enabled" if active is True else
+                      "Disabled" if active is False else None})
+    kind = connector.get("kind")
+    return {
+        "ID": connector.get("name"),
+        "Name": props.get("connectorDefinitionName") or (pascal_to_space(kind) if isinstance(kind, str) else None),
+        "Kind": kind, "TenantId": props.get("tenantId"), "DataTypes": types, "Etag": connector.get("etag"),
+    }
+
+
+def _data_types_cell(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "DataTypes": [f"{t['Name']} ({t['State'] or 'state unknown'})" for t in row["DataTypes"]]}
+
+
+def _without_credentials(connector: dict[str, Any]) -> dict[str, Any]:
+    """A connector without what a codeless connector's `auth` may carry (API keys, passwords): only its type."""
+    props = _obj(connector.get("properties"))
+    if "auth" not in props:
+        return connector
+    return {**connector, "properties": {**props, "auth": {"type": _obj(props["auth"]).get("type")}}}
+
+
+class ListDataConnectorsArgs(ListArgs):
+    data_connector_id: SafeId | None = None
+
+
+@command("azure-sentinel-list-data-connectors")
+def list_data_connectors_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+    a = parse_args(ListDataConnectorsArgs, args)
+    return show_or_list(run, a, ("dataConnectors",), a.data_connector_id, "Data connectors", data_connector_context,
+                        DATA_CONNECTOR_KEY, DATA_CONNECTOR_HEADERS, _data_types_cell, _without_credentials)
+
 
 # endregion
 
