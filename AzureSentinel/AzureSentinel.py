@@ -3286,7 +3286,7 @@ def _selection(state: FetchState, window_start: datetime, horizon_start: datetim
     return f"({new} or {behind})"
 
 
-def _late_ranges(emitted: "EmittedSet", low: int, high: int) -> list[tuple[int, int]]:
+def _late_ranges(emitted: EmittedSet, low: int, high: int) -> list[tuple[int, int]]:
     """The numbers in (low, high] never emitted, as at most MAX_LATE_RANGES inclusive ranges (where
     there would be more, the ranges closest together are joined: the bitmap drops what they add)."""
     ranges: list[list[int]] = []
