@@ -969,20 +969,39 @@ class Transport:
             link = next_link
         raise UnsafeRequestError(f"Stopped after {MAX_PAGES} pages; narrow the query with a filter.")
 
-    def collect(self, method: str, url: str, limit: int, sized: bool = True, **kwargs: Any
-                ) -> tuple[list[Any], str | None]:
-        """Up to `limit` items across pages, and the nextLink to continue from (None when done).
+    def collect(self, method: str, url: str, limit: int, sized: bool = True, next_link: str | None = None,
+                params: dict[str, Any] | None = None, **kwargs: Any) -> tuple[list[Any], str | None]:
+        """Up to `limit` items across pages, and the link to continue from (None when done).
 
-        `sized`: the API takes $top (most do). Without it whole pages are returned, so that continuing
-        from the nextLink never skips the rest of a page."""
+        `sized`: the API takes $top (most do). For one that does not, a page larger than what is left of
+        `limit` is cut, and the link returned is that page's own URL with `#skip=N` (the items already
+        returned): passed back as next_link, it continues inside the page, so nothing is skipped.
+        """
+        link, skip = _split_skip(next_link)
+        current = link or f"{url}?{urlencode(params or {}, quote_via=quote, safe='$/:,')}"  # the page being read
         items: list[Any] = []
-        next_link = None
         top = (lambda: min(PAGE_MAX, limit - len(items))) if sized else None
-        for page, next_link in self.pages(method, url, top=top, **kwargs):
+        following = None
+        for page, following in self.pages(method, url, top=top, next_link=link, params=params, **kwargs):
+            page, skipped, skip = page[skip:], skip, 0
+            room = limit - len(items)
+            if not sized and len(page) > room:
+                return items + page[:room], f"{current}#skip={skipped + room}"
             items.extend(page)
             if len(items) >= limit:
                 break
-        return (items[:limit] if sized else items), next_link
+            current = following or current
+        return items[:limit], following
+
+
+def _split_skip(link: str | None) -> tuple[str | None, int]:
+    """A next_link and the `#skip=N` continuation inside its page (0 when it has none)."""
+    if not link or "#skip=" not in link:
+        return link, 0
+    base, _, count = link.rpartition("#skip=")
+    if not count.isdigit():
+        raise ConfigError("The next_link ends in a malformed '#skip=' part; pass back the link the command returned.")
+    return base, int(count)
 
 
 def parse_qsl_dict(url: str) -> dict[str, str]:
