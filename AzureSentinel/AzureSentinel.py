@@ -906,18 +906,36 @@ class Transport:
             link = next_link
         raise UnsafeRequestError(f"Stopped after {MAX_PAGES} pages; narrow the query with a filter.")
 
-    def collect(self, method: str, url: str, limit: int, sized: bool = True, **kwargs: Any
-                ) -> tuple[list[Any], str | None]:
-        """Up to `limit` items and the nextLink to continue from; whole pages when the API takes no $top
-        (`sized` False), so continuing never skips the rest of a page."""
+    def collect(self, method: str, url: str, limit: int, sized: bool = True, next_link: str | None = None,
+                params: dict[str, Any] | None = None, **kwargs: Any) -> tuple[list[Any], str | None]:
+        """Up to `limit` items and the link to continue from (None when done). Where the API takes no $top
+        (`sized` False), a page larger than what is left is cut and the link is that page's own URL with
+        `#skip=N`: passed back as next_link, it continues inside the page, so nothing is skipped."""
+        link, skip = _split_skip(next_link)
+        current = link or f"{url}?{urlencode(params or {}, quote_via=quote, safe='$/:,')}"  # the page being read
         items: list[Any] = []
-        next_link = None
         top = (lambda: min(PAGE_MAX, limit - len(items))) if sized else None
-        for page, next_link in self.pages(method, url, top=top, **kwargs):
+        following = None
+        for page, following in self.pages(method, url, top=top, next_link=link, params=params, **kwargs):
+            page, skipped, skip = page[skip:], skip, 0
+            room = limit - len(items)
+            if not sized and len(page) > room:
+                return items + page[:room], f"{current}#skip={skipped + room}"
             items.extend(page)
             if len(items) >= limit:
                 break
-        return (items[:limit] if sized else items), next_link
+            current = following or current
+        return items[:limit], following
+
+
+def _split_skip(link: str | None) -> tuple[str | None, int]:
+    """A next_link and the `#skip=N` continuation inside its page (0 when it has none)."""
+    if not link or "#skip=" not in link:
+        return link, 0
+    base, _, count = link.rpartition("#skip=")
+    if not count.isdigit():
+        raise ConfigError("The next_link ends in a malformed '#skip=' part; pass back the link the command returned.")
+    return base, int(count)
 
 
 def with_top(url: str, top: int) -> str:
@@ -1129,23 +1147,25 @@ def format_time(value: Any) -> str | None:
     return parsed.strftime(DATE_FORMAT) if parsed else None
 
 
+TIMESTAMP_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+
+
 def parse_time(value: Any) -> datetime | None:
     if not value:
         return None
-    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
+    match = TIMESTAMP_RE.match(str(value).strip())
     if not match:
         return None
-    base, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    *fields, fraction, zone = match.groups()
     try:
-        parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+        parsed = datetime(*map(int, fields), int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
     except ValueError:  # the right shape but no calendar time (month 13, day 45)
         return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[-2:])
-        return (parsed - sign * timedelta(hours=hours, minutes=minutes)).replace(tzinfo=timezone.utc)
-    return parsed.replace(tzinfo=timezone.utc)
+        return parsed - sign * timedelta(hours=hours, minutes=minutes)
+    return parsed
 
 
 def iso_z(moment: datetime) -> str:
@@ -1326,7 +1346,7 @@ JsonObject = Annotated[dict[str, Any], BeforeValidator(json_arg)]
 class ArgsModel(BaseModel):
     """Base for command arguments: unknown keys ignored, empty strings treated as absent."""
 
-    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+    model_config = ConfigDict(extra="ignore", use_enum_values=True, defer_build=True)  # built when first used
 
     @field_validator("*", mode="before")
     @classmethod
@@ -2857,10 +2877,16 @@ def run_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
 
 FETCH_STATE_VERSION = 1
 MIN_OVERLAP = timedelta(minutes=15)  # re-read window for late-visible incidents and clock skew
-NUMBER_OVERLAP = 100  # the new-incident pass also re-reads this many numbers below the cursor
+NUMBER_OVERLAP = 100  # never-emitted numbers this far below the cursor are read again (late arrivals)
+MAX_LATE_RANGES = 8  # ... named in at most this many number ranges of the filter
+REREAD_SLACK = 50  # first page: room for more incidents behind the cursor than the last run read
 PRUNE_MARGIN = timedelta(days=1)  # created times may run out of number order; prune with slack
 MARK_EVERY = timedelta(hours=6)  # one (number, created) checkpoint per this much created time
-ENRICH_CONCURRENCY = 8
+ENRICH_CONCURRENCY = 10  # requests' connection pool size: each worker keeps its connection
+# Client-side pacing below ARM's read bucket per principal (250 calls, refilled at 25 a second), so a
+# large enrichment slows down instead of collecting 429s: ENRICH_BURST calls at once, then ENRICH_RATE a second.
+ENRICH_BURST = 200
+ENRICH_RATE = 20.0
 ENRICH_MAX_ITEMS = 500
 MIRROR_DIRECTIONS = {"None": None, "Incoming": "In", "Outgoing": "Out", "Incoming And Outgoing": "Both"}
 
@@ -2868,12 +2894,17 @@ MIRROR_DIRECTIONS = {"None": None, "Incoming": "In", "Outgoing": "Out", "Incomin
 class FetchState(BaseModel):
     """lastRun: small, versioned, derived only from what a successful run handed over.
 
-    cursor: the highest incident number the new-incident pass has consumed.
+    cursor: the highest incident number consumed in number order (new incidents).
     floor: numbers at or below it are never emitted again (pruned, or fetched before a migration).
     emitted: bitmap of emitted numbers above `floor` (zlib + base64), bit i = number floor + 1 + i.
-    modified_since: high-water mark (server time) of the escalation pass.
+    modified_since: high-water mark (server time) of the modifications read behind the cursor.
     marks: [number, created minute] checkpoints used to prune the bitmap past the horizon.
+    behind_read: incidents behind the cursor the last run read (the next first page has room for them).
+    Added later as an optional hint: a lastRun without it reads as 0, and older releases ignore it (an
+    unknown key), so it did not need a new version, which would make a downgrade stop fetching.
     """
+
+    model_config = ConfigDict(defer_build=True)  # built by the first fetch, not when any command starts
 
     version: int = FETCH_STATE_VERSION
     window_start: str
@@ -2881,7 +2912,8 @@ class FetchState(BaseModel):
     floor: int = Field(default=0, ge=0)
     modified_since: str
     emitted: str = ""
-    marks: list[tuple[int, int]] = Field(default_factory=list)
+    marks: list[tuple[int, int]] = []  # pydantic copies a mutable default for each instance
+    behind_read: int = Field(default=0, ge=0)
 
     @field_validator("window_start", "modified_since")
     @classmethod
@@ -3042,11 +3074,15 @@ def _fetchable(pages: Iterator[tuple[list[dict[str, Any]], str | None]], skipped
 def select_incidents(client: Client, settings: Settings, state: FetchState, now: datetime) -> FetchResult:
     """Pick at most `limit` incidents no run has emitted, and derive the next state from them.
 
-    Pass 1 (escalations and late arrivals): incidents at or below the cursor, modified since the
-    high-water mark (minus an overlap), created inside the horizon, that match the filters now
-    and were never emitted. Pass 2 (new incidents): numbers above the cursor, ascending, starting
-    NUMBER_OVERLAP below it so that lower numbers which became visible late are still seen.
-    Emitted numbers are skipped in both passes and never count against the limit.
+    One listing in incident-number order (usually one request) selects, with the filters pushed to
+    the server, the incidents each run must look at:
+    - behind the cursor, created inside the horizon: escalations (modified since the high-water mark
+      minus an overlap) and late arrivals (the numbers among the NUMBER_OVERLAP below the cursor that
+      were never emitted, in case they became visible late);
+    - ahead of the cursor: new incidents created inside the first-fetch window.
+    Pages are followed until `limit` incidents are picked; emitted numbers are skipped and never
+    count against the limit. The high-water mark moves only when every incident behind the cursor
+    was read; otherwise the next run reads them again (the bitmap drops the repeats).
     """
     emitted = EmittedSet(state.floor, state.emitted)
     skipped: dict[str, str] = {}
@@ -3054,66 +3090,87 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
     picked: list[dict[str, Any]] = []
     overlap = max(settings.look_back, MIN_OVERLAP)
     window_start = parse_time(state.window_start) or now - settings.first_fetch
-    modified_since = state.modified_since
-
     horizon_start = max(window_start, now - max(settings.escalation_horizon, 2 * overlap))
-    if state.cursor > state.floor:
-        since = (parse_time(state.modified_since) or now) - overlap
-        query = fetch_filter(settings, f"properties/incidentNumber gt {state.floor}",
-                             f"properties/incidentNumber le {state.cursor}",
-                             f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
-                             f"properties/createdTimeUtc ge {iso_z(horizon_start)}")
-        newest, truncated = state.modified_since, False
-        pages = client.iter_incident_pages(query, "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
-        for page in _fetchable(pages, skipped):
-            for incident in page:
-                if _number(incident) in emitted:
-                    newest = max(newest, _modified(incident), key=_time_key)
-                    continue
-                if len(picked) == budget:
-                    truncated = True
-                    break
-                picked.append(incident)
-                emitted.add(_number(incident))
-                newest = max(newest, _modified(incident), key=_time_key)
-            if truncated:
-                break
-        # Truncated: resume at the last incident handed over (inclusive; the bitmap drops repeats).
-        modified_since = _modified(picked[-1]) if truncated else newest
-    escalated = len(picked)
+    late = _late_ranges(emitted, max(state.cursor - NUMBER_OVERLAP, state.floor), state.cursor)
+    since = (parse_time(state.modified_since) or now) - overlap
+    query = fetch_filter(settings, _selection(state, window_start, horizon_start, since, late))
+
+    rereads = sum(1 for low, high in late for n in range(low, high + 1) if n in emitted)
+    newest, behind_done, listing_ended, last_read = state.modified_since, state.cursor == state.floor, True, 0
+    behind_read = 0
+
+    def page_size() -> int:
+        if not last_read:  # the first page: the budget, plus the emitted incidents it may read again
+            return min(PAGE_MAX, budget + rereads + state.behind_read + REREAD_SLACK)
+        return PAGE_MAX if last_read <= state.cursor else min(PAGE_MAX, budget - len(picked))
 
     cursor = state.cursor
-    if len(picked) < budget:
-        lowest = max(state.cursor - NUMBER_OVERLAP, state.floor)
-        query = fetch_filter(settings, f"properties/incidentNumber gt {lowest}",
-                             f"properties/createdTimeUtc ge {iso_z(window_start)}")
-        overlap_left = state.cursor - lowest
-        pages = client.iter_incident_pages(query, "properties/incidentNumber asc",
-                                           lambda: min(PAGE_MAX, budget - len(picked) + overlap_left))
-        for page in _fetchable(pages, skipped):
-            for incident in page:
-                if len(picked) == budget:
-                    break
-                number = _number(incident)
-                cursor = max(cursor, number)
-                # Below the old cursor only late arrivals count, and only inside the horizon
-                # (pass 1's rule), so the overlap never revives an old escalation.
-                late_but_old = number <= state.cursor and _created(incident) < horizon_start
-                if number not in emitted and not late_but_old:
-                    picked.append(incident)
-                    emitted.add(number)
-            if len(picked) >= budget:
+    pages = client.iter_incident_pages(query, "properties/incidentNumber asc", page_size)
+    for page in _fetchable(pages, skipped):
+        for incident in page:
+            number = _number(incident)
+            behind_done = behind_done or number > state.cursor
+            if len(picked) == budget:
                 break
+            last_read = number
+            if number <= state.cursor:
+                behind_read += 1
+                newest = max(newest, _modified(incident), key=_time_key)
+                # The server filtered behind the cursor by the horizon; a record outside it is not revived.
+                if number in emitted or _created(incident) < horizon_start:
+                    continue
+            else:
+                cursor = number
+            picked.append(incident)
+            emitted.add(number)
+        if len(picked) == budget:
+            listing_ended = False
+            break
+    behind_done = behind_done or listing_ended
+    escalated = sum(1 for incident in picked if _number(incident) <= state.cursor)
 
     marks = _update_marks(state.marks, picked, cursor)
     floor = max([state.floor] + [n for n, minute in marks
                                  if minute * 60 < (now - settings.escalation_horizon - PRUNE_MARGIN).timestamp()])
     emitted.raise_floor(min(floor, cursor))
     next_state = FetchState(window_start=state.window_start, cursor=cursor, floor=emitted.floor,
-                            modified_since=modified_since, emitted=emitted.encode(),
-                            marks=[m for m in marks if m[0] > emitted.floor])
+                            modified_since=newest if behind_done else state.modified_since,
+                            emitted=emitted.encode(), marks=[m for m in marks if m[0] > emitted.floor],
+                            behind_read=behind_read)
     return FetchResult(picked, next_state, escalated=escalated, new=len(picked) - escalated,
                        skipped=list(skipped.values()))
+
+
+def _selection(state: FetchState, window_start: datetime, horizon_start: datetime, since: datetime,
+               late: list[tuple[int, int]]) -> str:
+    """The filter clause that selects new incidents and, behind the cursor, escalations and late arrivals."""
+    number = "properties/incidentNumber"
+    new = f"({number} gt {state.cursor} and properties/createdTimeUtc ge {iso_z(window_start)})"
+    if state.cursor == state.floor:
+        return new
+    changed = f"({number} gt {state.floor} and {number} le {state.cursor} and properties/lastModifiedTimeUtc ge " \
+              f"{iso_z(since)})"
+    unseen = [f"{number} eq {low}" if low == high else f"({number} ge {low} and {number} le {high})"
+              for low, high in late]
+    behind = f"(properties/createdTimeUtc ge {iso_z(horizon_start)} and ({' or '.join([changed, *unseen])}))"
+    return f"({new} or {behind})"
+
+
+def _late_ranges(emitted: EmittedSet, low: int, high: int) -> list[tuple[int, int]]:
+    """The numbers in (low, high] never emitted, as at most MAX_LATE_RANGES inclusive ranges (where
+    there would be more, the ranges closest together are joined: the bitmap drops what they add)."""
+    ranges: list[list[int]] = []
+    for number in range(low + 1, high + 1):
+        if number in emitted:
+            continue
+        if ranges and ranges[-1][1] == number - 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    while len(ranges) > MAX_LATE_RANGES:
+        closest = min(range(len(ranges) - 1), key=lambda i: ranges[i + 1][0] - ranges[i][1])
+        ranges[closest][1] = ranges.pop(closest + 1)[1]
+    return [(first, last) for first, last in ranges]
 
 
 def _time_key(value: str) -> datetime:
@@ -3142,21 +3199,41 @@ ENRICHMENTS: dict[str, Callable[[Client, str], list[Any]]] = {
 }
 
 
+class Pacer:
+    """A token bucket shared by threads: `wait()` returns when one more call fits the rate."""
+
+    def __init__(self, burst: int, rate: float, now: Callable[[], float], sleep: Callable[[float], None]):
+        self._burst, self._rate, self._now, self._sleep = burst, rate, now, sleep
+        self._tokens, self._updated = float(burst), now()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:  # take a token now; a caller that took one on credit sleeps until it is earned
+            moment = self._now()
+            self._tokens = min(float(self._burst), self._tokens + (moment - self._updated) * self._rate) - 1
+            self._updated = moment
+            delay = -self._tokens / self._rate
+        if delay > 0:
+            self._sleep(delay)
+
+
 def enrich(client: Client, incidents: list[dict[str, Any]], kinds: tuple[str, ...]
            ) -> list[dict[str, Any]]:
     """For each incident, {"alerts": [...], ...} plus "enrichment_errors" for what failed.
 
-    Runs with bounded concurrency; every call goes through the transport, so throttling is
-    honoured per call. A failed enrichment never drops the incident.
+    Runs with bounded concurrency, paced below ARM's read limit; every call goes through the
+    transport, so a 429 is still honoured per call. A failed enrichment never drops the incident.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     jobs = [(i, kind) for i in range(len(incidents)) for kind in kinds]
     extras: list[dict[str, Any]] = [{} for _ in incidents]
+    pacer = Pacer(ENRICH_BURST, ENRICH_RATE, client.transport.retry.now, client.transport.retry.sleep)
 
     def run(job: tuple[int, str]) -> tuple[int, str, Any, str | None]:
         index, kind = job
         try:
+            pacer.wait()
             return index, kind, ENRICHMENTS[kind](client, safe_id(incidents[index].get("name"))), None
         except SentinelError as exc:
             return index, kind, [], str(exc)
