@@ -4,9 +4,9 @@ A drop-in replacement for the official "Microsoft Sentinel" integration: the sam
 command, argument and context names, with exactly-once fetching, throttling-aware retries,
 conflict-safe updates, retry-safe comments and safe paging.
 
-Read top to bottom: constants; errors; settings; credentials; transport (the one retry loop and
-the one pagination loop); the Sentinel client; formatters; commands by resource; fetch; the
-command table; main(), the only function that touches `demisto`.
+Read top to bottom: constants, errors, settings, HTTP (the one retry loop), credentials, transport
+(the one pagination loop), client, formatters, arguments, the command registry, the commands by
+resource, fetch, mirroring, and main(), the only function that touches `demisto`.
 """
 
 import base64
@@ -45,6 +45,7 @@ SENTINEL_PROVIDER_PATH = (
 NEXTLINK_DESCRIPTION = "NextLink for listing commands"
 NEXTLINK_KEY = f'AzureSentinel.NextLink(val.Description == "{NEXTLINK_DESCRIPTION}")'
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+ISO_DURATION = r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"  # PT5H, P1D, P2DT1H30M
 
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
@@ -74,43 +75,23 @@ ERROR_HINTS: dict[int, str] = {
 SERVER_ERROR_HINT = "Azure had a transient failure; try again in a few minutes"
 
 
-class Severity(str, Enum):
-    INFORMATIONAL = "Informational"
-    LOW = "Low"
-    MEDIUM = "Medium"
-    HIGH = "High"
+def _choices(name: str, *values: str) -> Any:
+    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
 
 
+Severity = _choices("Severity", "Informational", "Low", "Medium", "High")
 SEVERITY_LEVEL = {"Informational": 0.5, "Low": 1, "Medium": 2, "High": 3}
 SEVERITY_ORDER = ["Informational", "Low", "Medium", "High"]
-
-
-class Status(str, Enum):
-    NEW = "New"
-    ACTIVE = "Active"
-    CLOSED = "Closed"
-
-
-class Classification(str, Enum):
-    BENIGN_POSITIVE = "BenignPositive"
-    FALSE_POSITIVE = "FalsePositive"
-    TRUE_POSITIVE = "TruePositive"
-    UNDETERMINED = "Undetermined"
-
-
-class ClassificationReason(str, Enum):
-    INACCURATE_DATA = "InaccurateData"
-    INCORRECT_ALERT_LOGIC = "IncorrectAlertLogic"
-    SUSPICIOUS_ACTIVITY = "SuspiciousActivity"
-    SUSPICIOUS_BUT_EXPECTED = "SuspiciousButExpected"
-
-
-# The reason Sentinel needs when closing, if the user gave none (as the official integration does).
-DEFAULT_CLASSIFICATION_REASON = {
-    "TruePositive": "SuspiciousActivity",
-    "BenignPositive": "SuspiciousButExpected",
-    "FalsePositive": "InaccurateData",
-}
+Status = _choices("Status", "New", "Active", "Closed")
+Classification = _choices("Classification", "BenignPositive", "FalsePositive", "TruePositive", "Undetermined")
+ClassificationReason = _choices("ClassificationReason", "InaccurateData", "IncorrectAlertLogic", "SuspiciousActivity",
+                                "SuspiciousButExpected")
+# The reasons that fit each classification; the first is the one used when closing without a reason (as the
+# official integration does).
+REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
+               "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
+DEFAULT_CLASSIFICATION_REASON = {classification: reasons[0] for classification, reasons in REASONS_FOR.items()
+                                 if reasons}
 
 
 @dataclass(frozen=True)
@@ -256,7 +237,7 @@ class Settings(BaseModel):
     # fetching
     is_fetch: bool = False
     first_fetch: timedelta = timedelta(days=3)
-    min_severity: Severity = Severity.INFORMATIONAL
+    min_severity: Severity = Severity.Informational
     statuses: tuple[Status, ...] = ()
     fetch_limit: int = Field(default=50, ge=1, le=1000)
     additional_info: tuple[str, ...] = ()
@@ -268,10 +249,6 @@ class Settings(BaseModel):
     close_incident: bool = False  # closed in Sentinel -> close the SOAR incident
     close_ticket: bool = False  # closed in the SOAR -> close the Sentinel incident
     comment_tag: str = "comment"  # entries with this tag become Sentinel comments
-
-    @property
-    def secrets(self) -> list[str]:
-        return [s for s in (self.client_secret, self.cert_private_key) if s]
 
     @property
     def scope(self) -> str:
@@ -429,8 +406,7 @@ def _check_odata_filter(text: str) -> None:
 
 
 class RedirectRefused(requests.RequestException):
-    """A 3xx answer. Redirects are never followed: the token, the secret or a request body would go
-    to the Location host."""
+    """A 3xx answer: never followed, or the token, the secret or a request body would go to its Location."""
 
     def __init__(self, method: str, url: str, status: int, location: str):
         self.status = status
@@ -444,12 +420,8 @@ class TlsSetupError(requests.RequestException):
 
 
 class TimeoutSession(requests.Session):
-    """The session every request goes through (ARM, the query API, sign-in, managed identity).
-
-    Each request has a timeout (MSAL's discovery and identity calls set none), uses the session's
-    TLS setting (requests would otherwise let REQUESTS_CA_BUNDLE re-enable verification that
-    `insecure` turned off) and never follows a redirect: a 3xx raises RedirectRefused.
-    """
+    """The session of every request: with a timeout (MSAL's calls set none), the session's TLS setting (else
+    REQUESTS_CA_BUNDLE would re-enable what `insecure` turned off), and RedirectRefused on a 3xx."""
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
@@ -518,10 +490,8 @@ T = TypeVar("T")
 
 
 class RetryPolicy:
-    """The one retry loop: at most MAX_ATTEMPTS attempts per request, waiting Retry-After when given,
-    else exponential backoff with jitter, all within one time budget per command (shared by every
-    request of the invocation, sign-in included). `now`, `sleep` and `jitter` are injectable.
-    """
+    """The one retry loop: MAX_ATTEMPTS per request, waiting Retry-After or a jittered backoff, within one
+    time budget shared by every request of the invocation (sign-in included)."""
 
     def __init__(self, now: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  log: Callable[[str], None] = lambda _msg: None, budget_s: float = COMMAND_RETRY_BUDGET_S,
@@ -590,11 +560,8 @@ class AccessToken:
 
 
 class TokenEndpoints:
-    """The HTTP client MSAL is given: the session, with every answer checked before MSAL reads it.
-
-    A transient status (408, 429, 5xx) raises Retryable, so the one retry loop repeats the whole
-    sign-in; a body that is not a JSON object raises AuthError, so MSAL never parses or logs it.
-    """
+    """The HTTP client MSAL is given: a transient status raises Retryable (the retry loop repeats the sign-in),
+    a body that is not a JSON object AuthError (so MSAL never parses or logs it)."""
 
     TRANSIENT = RETRY_ANY_METHOD | RETRY_IDEMPOTENT
 
@@ -647,13 +614,9 @@ def _token_answer_problem(url: str, data: dict[str, Any]) -> str | None:
 
 
 class Credential:
-    """One `get_token()` for every kind of credential and one resource (ARM, or the Log Analytics
-    query API), with the token cached across runs.
-
-    The cache lives in the integration context (a dict the caller persists): per credential, the
-    token and its expiry, under a key derived from cloud, tenant, client and scope. Never the
-    secret. A malformed cache entry is ignored (the credential signs in again).
-    """
+    """`get_token()` for one kind of credential and one resource (ARM, or the query API). The token and its
+    expiry (never the secret) are cached in the integration context under a key derived from cloud, tenant,
+    client and scope; a malformed entry is ignored."""
 
     CONTEXT_KEY = "azure_tokens"
 
@@ -694,13 +657,10 @@ class Credential:
 
     def invalidate(self) -> None:
         """Forget this credential's cached token (after a 401)."""
-        tokens = self._context.get(self.CONTEXT_KEY)
-        if isinstance(tokens, dict):
-            tokens.pop(self.cache_key, None)
+        _obj(self._context.get(self.CONTEXT_KEY)).pop(self.cache_key, None)
 
     def _cached(self) -> str | None:
-        tokens = self._context.get(self.CONTEXT_KEY)
-        return _token_entry(tokens.get(self.cache_key), self._now()) if isinstance(tokens, dict) else None
+        return _token_entry(_obj(self._context.get(self.CONTEXT_KEY)).get(self.cache_key), self._now())
 
     def _sign_in(self) -> AccessToken:
         """One sign-in through MSAL (imported here: with a cached token the heaviest import is skipped)."""
@@ -735,7 +695,7 @@ class Credential:
         except ValueError as exc:  # MSAL: bad authority, tenant discovery failure, malformed key
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: {_first_line(str(exc))}; check the "
                             f"Tenant ID, Authority URL and credentials.") from None
-        except (KeyError, TypeError, AttributeError, IndexError) as exc:  # MSAL reading an odd document
+        except (KeyError, TypeError, AttributeError, IndexError):  # MSAL reading an odd document
             raise AuthError(f"Sign-in with {s.auth_kind.value} failed: the sign-in endpoint answered in a form "
                             f"MSAL cannot read; check the Azure Cloud (or Authority URL) and any proxy in "
                             f"between.") from None
@@ -782,11 +742,6 @@ def _access_token(settings: Settings, result: Any, now: float) -> AccessToken:
     return AccessToken(token, now + max(0.0, expires_in))
 
 
-def reset_tokens(context: dict[str, Any]) -> None:
-    """Forget every cached token (azure-sentinel-auth-reset)."""
-    context.pop(Credential.CONTEXT_KEY, None)
-
-
 AAD_HINTS = {
     7000215: "the client secret is wrong; copy the secret's Value (not its ID) from the app registration",
     7000222: "the client secret has expired; create a new one and update the instance",
@@ -801,8 +756,9 @@ def _token_error_message(settings: Settings, result: dict[str, Any]) -> str:
     code = str(result.get("error") or "unknown_error")
     description = _first_line(str(result.get("error_description") or ""))
     codes = result.get("error_codes")
-    hint = next((AAD_HINTS[c] for c in (codes if isinstance(codes, list) else []) if isinstance(c, int) and c in AAD_HINTS),
-                "check the credentials and the Azure Cloud setting, then run azure-sentinel-auth-reset")
+    known = [AAD_HINTS[c] for c in (codes if isinstance(codes, list) else []) if isinstance(c, int) and c in AAD_HINTS]
+    hint = known[0] if known else ("check the credentials and the Azure Cloud setting, then run "
+                                   "azure-sentinel-auth-reset")
     return f"Sign-in with {settings.auth_kind.value} failed ({code}: {description}); {hint}."
 
 
@@ -826,21 +782,11 @@ class Response:
 
 
 class Transport:
-    """The one place that sends requests to an API (ARM, or the Log Analytics query API).
-
-    Rules (DESIGN §5), enforced here so that every command inherits them:
-    - the bearer token goes only to this API's own scheme, host and port (`base`);
-    - redirects are never followed (the session raises RedirectRefused on a 3xx);
-    - a link from a server `nextLink` or a `next_link` argument must, after percent-decoding and
-      with dot segments refused, stay on the collection the command asked for (the path is pinned,
-      not just the host);
-    - a 2xx body must have the shape the API defines (a JSON object; `value` a list of objects,
-      `properties` objects, `nextLink` a string): anything else is one clear ApiError, never an
-      empty result;
-    - retries (connection errors, mid-body resets and 408/5xx for idempotent calls, 429 for all)
-      go through the one RetryPolicy; a 401 refreshes the token once.
-    `log` receives one line per retry (never headers or tokens).
-    """
+    """The one place that sends requests to an API (ARM, or the Log Analytics query API). Every command
+    inherits its rules (DESIGN §5): the token goes only to `base`'s scheme, host and port; a link (a server
+    nextLink or a next_link argument) must stay on the collection the command reads, after decoding; a 2xx
+    body must have the shape the API defines, else one ApiError; retries go through the one RetryPolicy,
+    and a 401 refreshes the token once."""
 
     def __init__(self, session: requests.Session, credential: Credential, base: str,
                  retry: RetryPolicy | None = None, api_version: str | None = API_VERSION):
@@ -868,21 +814,17 @@ class Transport:
     def send(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
              idempotent: bool | None = None, pin: str | None = None, items_key: str | None = None,
              allow_empty: bool | None = None) -> Response:
-        """Send one logical request (retried by the policy); return its final status and body.
-
-        `pin`: the collection path `url` must stay on (for links). `items_key`: the body is a page
-        whose list is under that key. `allow_empty`: an empty body is fine (default: DELETE only).
-        """
+        """One logical request, retried by the policy. `pin`: the collection a link must stay on; `items_key`:
+        the body is a page with its list there; `allow_empty`: an empty body is fine (default: DELETE only)."""
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE")
         if allow_empty is None:
             allow_empty = method == "DELETE"
         self.check_url(url, pin)
         query = dict(params or {})
-        if self.api_version and "api-version" not in parse_qsl_dict(url):
+        if self.api_version and "api-version" not in dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)):
             query.setdefault("api-version", self.api_version)
-        path = urlsplit(url).path
-        what = f"{method} {_resource_path(path)}"
+        what = f"{method} {_resource_path(urlsplit(url).path)}"
         refreshed = False
 
         def attempt() -> Response:
@@ -935,15 +877,10 @@ class Transport:
     def pages(self, method: str, url: str, *, params: dict[str, Any] | None = None, body: Any = None,
               items_key: str = "value", top: Callable[[], int] | None = None, idempotent: bool | None = None,
               next_link: str | None = None, body_top: str | None = None) -> Iterator[tuple[list[Any], str | None]]:
-        """Yield (items, nextLink) page by page over the collection `url`.
-
-        `next_link` (a caller's link) continues a previous listing instead of starting it. Every
-        link is checked against `url`'s collection before it is sent. `top`, when given, sizes
-        each page ($top, and the body field `body_top` for APIs sized by their body, such as
-        queryIndicators' pageSize), so a caller that wants N items never receives more than it asked
-        for and can hand the remaining nextLink on without losing items. Repeated links and more than
-        MAX_PAGES pages stop with an error.
-        """
+        """Yield (items, nextLink) over the collection `url`, from its start or from a caller's `next_link`
+        (each link checked against `url`). `top()` sizes each page ($top, and the body field `body_top`, e.g.
+        queryIndicators' pageSize), so a caller never gets more than it asked for and loses nothing when it
+        hands the nextLink on. A repeated link or more than MAX_PAGES pages stop with an error."""
         pin = urlsplit(url).path
         seen: set[str] = set()
         link = next_link
@@ -969,24 +906,36 @@ class Transport:
             link = next_link
         raise UnsafeRequestError(f"Stopped after {MAX_PAGES} pages; narrow the query with a filter.")
 
-    def collect(self, method: str, url: str, limit: int, sized: bool = True, **kwargs: Any
-                ) -> tuple[list[Any], str | None]:
-        """Up to `limit` items across pages, and the nextLink to continue from (None when done).
-
-        `sized`: the API takes $top (most do). Without it whole pages are returned, so that continuing
-        from the nextLink never skips the rest of a page."""
+    def collect(self, method: str, url: str, limit: int, sized: bool = True, next_link: str | None = None,
+                params: dict[str, Any] | None = None, **kwargs: Any) -> tuple[list[Any], str | None]:
+        """Up to `limit` items and the link to continue from (None when done). Where the API takes no $top
+        (`sized` False), a page larger than what is left is cut and the link is that page's own URL with
+        `#skip=N`: passed back as next_link, it continues inside the page, so nothing is skipped."""
+        link, skip = _split_skip(next_link)
+        current = link or f"{url}?{urlencode(params or {}, quote_via=quote, safe='$/:,')}"  # the page being read
         items: list[Any] = []
-        next_link = None
         top = (lambda: min(PAGE_MAX, limit - len(items))) if sized else None
-        for page, next_link in self.pages(method, url, top=top, **kwargs):
+        following = None
+        for page, following in self.pages(method, url, top=top, next_link=link, params=params, **kwargs):
+            page, skipped, skip = page[skip:], skip, 0
+            room = limit - len(items)
+            if not sized and len(page) > room:
+                return items + page[:room], f"{current}#skip={skipped + room}"
             items.extend(page)
             if len(items) >= limit:
                 break
-        return (items[:limit] if sized else items), next_link
+            current = following or current
+        return items[:limit], following
 
 
-def parse_qsl_dict(url: str) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+def _split_skip(link: str | None) -> tuple[str | None, int]:
+    """A next_link and the `#skip=N` continuation inside its page (0 when it has none)."""
+    if not link or "#skip=" not in link:
+        return link, 0
+    base, _, count = link.rpartition("#skip=")
+    if not count.isdigit():
+        raise ConfigError("The next_link ends in a malformed '#skip=' part; pass back the link the command returned.")
+    return base, int(count)
 
 
 def with_top(url: str, top: int) -> str:
@@ -998,8 +947,8 @@ def with_top(url: str, top: int) -> str:
 
 
 def _segments(path: str) -> list[str] | None:
-    """A path's segments, percent-decoded and lower-cased (ARM paths are case-insensitive); None
-    when decoding reveals dot segments, backslashes, encoded slashes' leftovers or empty segments."""
+    """A path's segments, decoded and lower-cased (ARM paths are case-insensitive); None when decoding
+    reveals dot segments, backslashes, leftover escapes or empty segments."""
     decoded = unquote(path)
     if "%" in decoded or "\\" in decoded:
         return None
@@ -1167,9 +1116,6 @@ class Client:
         return self.transport.pages("GET", self.url("incidents"),
                                     params={"$filter": odata_filter, "$orderby": orderby}, top=top)
 
-    def put_incident(self, incident_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.put("incidents", incident_id, body=body)
-
     # incident sub-resources (also read by fetch enrichment)
     def list_comments(self, incident_id: str, limit: int, next_link: str | None = None
                       ) -> tuple[list[dict[str, Any]], str | None]:
@@ -1181,7 +1127,7 @@ class Client:
     def list_relations(self, incident_id: str, limit: int, odata_filter: str | None = None,
                        next_link: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         return self.collect(("incidents", incident_id, "relations"), limit, next_link,
-                         {"$filter": odata_filter} if odata_filter else {})
+                            {"$filter": odata_filter} if odata_filter else {})
 
     def list_alerts(self, incident_id: str) -> list[dict[str, Any]]:
         return self.post("incidents", incident_id, "alerts", items_key="value", idempotent=True)["value"]
@@ -1201,23 +1147,25 @@ def format_time(value: Any) -> str | None:
     return parsed.strftime(DATE_FORMAT) if parsed else None
 
 
+TIMESTAMP_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+
+
 def parse_time(value: Any) -> datetime | None:
     if not value:
         return None
-    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$", str(value).strip())
+    match = TIMESTAMP_RE.match(str(value).strip())
     if not match:
         return None
-    base, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    *fields, fraction, zone = match.groups()
     try:
-        parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(microsecond=micro)
+        parsed = datetime(*map(int, fields), int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
     except ValueError:  # the right shape but no calendar time (month 13, day 45)
         return None
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[-2:])
-        return (parsed - sign * timedelta(hours=hours, minutes=minutes)).replace(tzinfo=timezone.utc)
-    return parsed.replace(tzinfo=timezone.utc)
+        return parsed - sign * timedelta(hours=hours, minutes=minutes)
+    return parsed
 
 
 def iso_z(moment: datetime) -> str:
@@ -1235,59 +1183,47 @@ def _objs(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def _who(value: Any, keys: tuple[str, ...] = ("name", "email", "userPrincipalName", "objectId")) -> Any:
+    """A UserInfo or ClientInfo object as one readable name: the first of `keys` it has."""
+    who = _obj(value)
+    return next((who[key] for key in keys if who.get(key)), who.get(keys[-1]))
+
+
 def incident_context(incident: dict[str, Any]) -> dict[str, Any]:
     """An ARM incident as the official `AzureSentinel.Incident` context object."""
     props = _obj(incident.get("properties"))
     owner = _obj(props.get("owner"))
     extra = _obj(props.get("additionalData"))
+    first, last = format_time(props.get("firstActivityTimeUtc")), format_time(props.get("lastActivityTimeUtc"))
     return {
-        "ID": incident.get("name"),
-        "IncidentNumber": props.get("incidentNumber"),
-        "Title": props.get("title"),
-        "Description": props.get("description"),
-        "Severity": props.get("severity"),
-        "Status": props.get("status"),
-        "AssigneeName": owner.get("assignedTo"),
-        "AssigneeEmail": owner.get("email"),
-        "AssigneeObjectID": owner.get("objectId"),
-        "AssigneeUPN": owner.get("userPrincipalName"),
+        "ID": incident.get("name"), "IncidentNumber": props.get("incidentNumber"), "Title": props.get("title"),
+        "Description": props.get("description"), "Severity": props.get("severity"), "Status": props.get("status"),
+        "AssigneeName": owner.get("assignedTo"), "AssigneeEmail": owner.get("email"),
+        "AssigneeObjectID": owner.get("objectId"), "AssigneeUPN": owner.get("userPrincipalName"),
         "Label": [{"Name": label.get("labelName"), "Type": label.get("labelType")}
                   for label in _objs(props.get("labels"))],
-        "FirstActivityTimeUTC": format_time(props.get("firstActivityTimeUtc")),
-        "LastActivityTimeUTC": format_time(props.get("lastActivityTimeUtc")),
+        "FirstActivityTimeUTC": first, "LastActivityTimeUTC": last,
         "LastModifiedTimeUTC": format_time(props.get("lastModifiedTimeUtc")),
         "CreatedTimeUTC": format_time(props.get("createdTimeUtc")),
         "AlertsCount": extra.get("alertsCount"),
         # The official manifest documents *Count, its code emits *sCount: emit both.
-        "BookmarksCount": extra.get("bookmarksCount"),
-        "BookmarkCount": extra.get("bookmarksCount"),
-        "CommentsCount": extra.get("commentsCount"),
-        "CommentCount": extra.get("commentsCount"),
-        "AlertProductNames": extra.get("alertProductNames"),
-        "Tactics": extra.get("tactics"),
+        "BookmarksCount": extra.get("bookmarksCount"), "BookmarkCount": extra.get("bookmarksCount"),
+        "CommentsCount": extra.get("commentsCount"), "CommentCount": extra.get("commentsCount"),
+        "AlertProductNames": extra.get("alertProductNames"), "Tactics": extra.get("tactics"),
         "Techniques": extra.get("techniques"),
-        "ProviderName": props.get("providerName"),
-        "ProviderIncidentId": props.get("providerIncidentId"),
+        "ProviderName": props.get("providerName"), "ProviderIncidentId": props.get("providerIncidentId"),
         "ProviderIncidentUrl": extra.get("providerIncidentUrl"),
-        "FirstActivityTimeGenerated": format_time(props.get("firstActivityTimeUtc")),
-        "LastActivityTimeGenerated": format_time(props.get("lastActivityTimeUtc")),
-        "Etag": incident.get("etag"),
-        "IncidentUrl": props.get("incidentUrl"),
-        "Deleted": False,
+        "FirstActivityTimeGenerated": first, "LastActivityTimeGenerated": last,
+        "Etag": incident.get("etag"), "IncidentUrl": props.get("incidentUrl"), "Deleted": False,
     }
 
 
 def comment_context(comment: dict[str, Any], incident_id: str) -> dict[str, Any]:
     props = _obj(comment.get("properties"))
-    author = _obj(props.get("author"))
-    return {
-        "ID": comment.get("name"),
-        "IncidentID": incident_id,
-        "Message": props.get("message"),
-        "AuthorName": author.get("assignedTo") or author.get("name"),
-        "AuthorEmail": author.get("email"),
-        "CreatedTimeUTC": format_time(props.get("createdTimeUtc")),
-    }
+    return {"ID": comment.get("name"), "IncidentID": incident_id, "Message": props.get("message"),
+            "AuthorName": _who(props.get("author"), ("assignedTo", "name")),
+            "AuthorEmail": _obj(props.get("author")).get("email"),
+            "CreatedTimeUTC": format_time(props.get("createdTimeUtc"))}
 
 
 def relation_context(relation: dict[str, Any], incident_id: str) -> dict[str, Any]:
@@ -1301,24 +1237,17 @@ def entity_context(entity: dict[str, Any], incident_id: str) -> dict[str, Any]:
             "Properties": entity.get("properties")}
 
 
+ALERT_FIELDS = {"DisplayName": "alertDisplayName", "Description": "description", "ConfidenceLevel": "confidenceLevel",
+                "Severity": "severity", "VendorName": "vendorName", "ProductName": "productName",
+                "ProductComponentName": "productComponentName"}  # context key -> alert property
+
+
 def alert_context(alert: dict[str, Any], incident_id: str) -> dict[str, Any]:
     props = _obj(alert.get("properties"))
     techniques = _obj(props.get("additionalData")).get("MitreTechniques")
-    return {
-        "ID": props.get("systemAlertId") or alert.get("name"),
-        "IncidentId": incident_id,
-        "Kind": alert.get("kind"),
-        "Tactic": props.get("tactics"),
-        "Techniques": props.get("techniques") or techniques,
-        "Technique": techniques,
-        "DisplayName": props.get("alertDisplayName"),
-        "Description": props.get("description"),
-        "ConfidenceLevel": props.get("confidenceLevel"),
-        "Severity": props.get("severity"),
-        "VendorName": props.get("vendorName"),
-        "ProductName": props.get("productName"),
-        "ProductComponentName": props.get("productComponentName"),
-    }
+    return {"ID": props.get("systemAlertId") or alert.get("name"), "IncidentId": incident_id, "Kind": alert.get("kind"),
+            "Tactic": props.get("tactics"), "Techniques": props.get("techniques") or techniques,
+            "Technique": techniques, **{key: props.get(name) for key, name in ALERT_FIELDS.items()}}
 
 
 INCIDENT_HEADERS = ["ID", "IncidentNumber", "Title", "Description", "Severity", "Status", "AssigneeName",
@@ -1326,8 +1255,7 @@ INCIDENT_HEADERS = ["ID", "IncidentNumber", "Title", "Description", "Severity", 
                     "LastModifiedTimeUTC", "CreatedTimeUTC", "AlertsCount", "BookmarksCount", "CommentsCount",
                     "AlertProductNames", "Tactics", "Etag"]
 COMMENT_HEADERS = ["ID", "IncidentID", "Message", "AuthorName", "AuthorEmail", "CreatedTimeUTC"]
-ALERT_HEADERS = ["ID", "Kind", "Tactic", "DisplayName", "Description", "ConfidenceLevel", "Severity",
-                 "VendorName", "ProductName", "ProductComponentName"]
+ALERT_HEADERS = ["ID", "Kind", "Tactic", *ALERT_FIELDS]
 
 
 def pascal_to_space(name: str) -> str:
@@ -1377,25 +1305,48 @@ def next_link_context(next_link: str | None) -> dict[str, Any]:
 # region command arguments
 
 
-def _positive_limit(maximum: int) -> Callable[[Any], int]:
+def _limit(maximum: int) -> Callable[[Any], int]:
+    """A check of a `limit` argument: a whole number from 1 to `maximum` (absent: 50)."""
     def check(value: Any) -> int:
-        text = str(value).strip()
+        text = str(50 if value is None else value).strip()
         if not text.isdigit() or not 1 <= int(text) <= maximum:
             raise ValueError(f"must be a whole number from 1 to {maximum}")
         return int(text)
     return check
 
 
+LIST_LIMIT_MAX = 1000
+Limit = Annotated[int, BeforeValidator(_limit(LIST_LIMIT_MAX))]
 SafeId = Annotated[str, AfterValidator(lambda v: safe_id(v))]
 CommentId = Annotated[str, AfterValidator(lambda v: safe_id(v, "comment ID"))]
 TextList = Annotated[list[str], BeforeValidator(_as_list)]  # argToList: a list, JSON list or "a,b"
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
 
 
+def json_arg(value: Any, shape: type = dict, lenient: bool = False) -> Any:
+    """A JSON argument, as text or as the value itself: an object (shape=dict) or a list of objects (shape=list;
+    one object is a list of one). `lenient`, for the platform's own arguments: nothing is an empty one, and
+    the shape is left to the args model (update-remote-system skips what is not an entry)."""
+    try:
+        value = json.loads(value) if isinstance(value, str) else value
+    except ValueError as exc:
+        what = "object" if shape is dict else "list of objects"
+        raise ValueError(f"it is not valid JSON ({exc}); write a JSON {what}") from None
+    if lenient and value is None:
+        return shape()
+    value = [value] if shape is list and isinstance(value, dict) else value
+    if not lenient and (not isinstance(value, shape) or shape is list and not all(isinstance(v, dict) for v in value)):
+        raise ValueError("it must be a JSON object" if shape is dict else "it must be a JSON list of objects")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], BeforeValidator(json_arg)]
+
+
 class ArgsModel(BaseModel):
     """Base for command arguments: unknown keys ignored, empty strings treated as absent."""
 
-    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+    model_config = ConfigDict(extra="ignore", use_enum_values=True, defer_build=True)  # built when first used
 
     @field_validator("*", mode="before")
     @classmethod
@@ -1428,17 +1379,9 @@ class IncidentArgs(Args):
     incident_id: SafeId
 
 
-LIST_LIMIT_MAX = 1000
-
-
 class ListArgs(Args):
-    limit: int = 50
+    limit: Limit = 50
     next_link: str | None = None
-
-    @field_validator("limit", mode="before")
-    @classmethod
-    def _limit(cls, value: Any) -> int:
-        return _positive_limit(LIST_LIMIT_MAX)(50 if value is None else value)
 
 
 # endregion
@@ -1489,11 +1432,8 @@ def command(name: str, *, workspace: bool = True) -> Callable[[CommandFn], Comma
 def write_with_etag(client: Client, segments: tuple[str, ...], apply: Callable[[dict[str, Any] | None],
                     dict[str, Any]], *, create: bool = True) -> dict[str, Any]:
     """Read-modify-write of one resource with its etag; on 409 re-read and re-apply (bounded rounds).
-
-    `apply(current)` builds the body from the current resource (None when it does not exist yet and
-    `create` is set): it must carry only what the user asked to change over the current values, so
-    re-applying after a conflict never undoes a concurrent change to another field.
-    """
+    `apply(current)` (None: not there yet, with `create`) must put only the user's changes over the current
+    values, so that re-applying never undoes a concurrent change to another field."""
     what = "/".join(segments)
     for round_number in range(1, MAX_CONFLICT_ATTEMPTS + 1):
         try:
@@ -1517,17 +1457,60 @@ def write_with_etag(client: Client, segments: tuple[str, ...], apply: Callable[[
     raise AssertionError("unreachable")
 
 
+def merge_properties(current: dict[str, Any] | None, wanted: dict[str, Any], only: frozenset[str] | None = None,
+                     drop: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A PUT body: the current properties (those in `only`, none in `drop`) with the values the user gave (not
+    None or []) over them, so that re-applying it after a 409 keeps concurrent changes to other fields."""
+    props = {k: v for k, v in _obj((current or {}).get("properties")).items()
+             if (only is None or k in only) and k not in drop}
+    props.update({k: v for k, v in wanted.items() if v not in (None, [])})
+    return {"properties": props}
+
+
+def get_or_list(client: Client, segments: tuple[str, ...], item_id: str | None, a: ListArgs
+                ) -> tuple[list[dict[str, Any]], str | None]:
+    """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
+    if item_id:
+        return [client.get(*segments, item_id)], None
+    return client.collect(segments, a.limit, a.next_link)
+
+
 def list_note(title: str, items: list[dict[str, Any]], rows: list[dict[str, Any]], key: str,
-              headers: list[str] | None = None, next_link: str | None = None) -> dict[str, Any]:
-    """The entry of a list command: raw items, a table, the rows under `key`, and NextLink when more remain."""
+              headers: list[str] | None = None, next_link: str | None = None, context: Any = None) -> dict[str, Any]:
+    """The entry of a list command: raw items, a table of `rows`, the context under `key` (the rows unless
+    given), and NextLink when more remain."""
     more = "\nMore remain: pass next_link to continue." if next_link else ""
     return note(items, markdown_table(f"{title} ({len(rows)} results)", rows, headers) + more,
-                {key: rows, **next_link_context(next_link)})
+                {key: rows if context is None else context, **next_link_context(next_link)})
 
 
-def deleted_note(what: str, existed: bool, context: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The entry of a delete command (a 204 means there was nothing to delete)."""
-    return note({}, f"{what} was deleted successfully." if existed else f"{what} does not exist.", context)
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str | None, title: str, to_row: Transform,
+                 key: str, headers: list[str], table: Transform = lambda row: row, clean: Transform = lambda item: item
+                 ) -> dict[str, Any]:
+    """One resource (when its ID is given) or a page of the collection; `clean` shapes each API item, `table`
+    each row shown (the context holds the rows themselves)."""
+    found, next_link = get_or_list(run.client, segments, item_id, a)
+    items = [clean(item) for item in found]
+    rows = [to_row(item) for item in items]
+    if item_id:
+        return note(items[0], markdown_table(f"{title}: {item_id}", [table(rows[0])], headers), {key: rows[0]})
+    return list_note(title, items, [table(row) for row in rows], key, headers, next_link, context=rows)
+
+
+def item_note(raw: Any, title: str, row: dict[str, Any], key: str, headers: list[str] | None = None) -> dict[str, Any]:
+    """The entry of one resource: its raw JSON, a one-row table and the row as its context."""
+    return note(raw, markdown_table(title, [row], headers), {key: row})
+
+
+def delete_note(client: Client, what: str, segments: tuple[str, ...], context: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """Delete one resource and say whether it existed (ARM answers 204 when not); `context` only if it did."""
+    existed = client.delete(*segments)
+    return note({}, f"{what} was deleted successfully." if existed else f"{what} does not exist.",
+                context if existed else None)
 
 
 # endregion
@@ -1536,9 +1519,8 @@ def deleted_note(what: str, existed: bool, context: dict[str, Any] | None = None
 
 
 def incident_note(incident: dict[str, Any], title: str) -> dict[str, Any]:
-    """The entry for one incident: raw JSON, a one-row table and the Incident context."""
     row = incident_context(incident)
-    return note(incident, markdown_table(title.format(id=row["ID"]), [row], INCIDENT_HEADERS), {INCIDENT_KEY: row})
+    return item_note(incident, title.format(id=row["ID"]), row, INCIDENT_KEY, INCIDENT_HEADERS)
 
 
 INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
@@ -1546,9 +1528,8 @@ INCIDENT_KEY = "AzureSentinel.Incident(val.ID && val.ID == obj.ID)"
 
 @command("azure-sentinel-get-incident-by-id")
 def get_incident_by_id_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    return incident_note(client.get_incident(a.incident_id), "Incident {id} details")
+    return incident_note(run.client.get_incident(a.incident_id), "Incident {id} details")
 
 
 class ListIncidentsArgs(ListArgs):
@@ -1557,14 +1538,12 @@ class ListIncidentsArgs(ListArgs):
 
 @command("azure-sentinel-list-incidents")
 def list_incidents_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(ListIncidentsArgs, args)
-    incidents, next_link = client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
+    incidents, next_link = run.client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
     rows = [incident_context(i) for i in incidents]
-    context = {INCIDENT_KEY: rows, **next_link_context(next_link)}
     more = " More remain: pass next_link to continue." if next_link else ""
-    readable = markdown_table(f"Incidents List ({len(rows)} results)", rows, INCIDENT_HEADERS) + more
-    return note(incidents, readable, context)
+    return note(incidents, markdown_table(f"Incidents List ({len(rows)} results)", rows, INCIDENT_HEADERS) + more,
+                {INCIDENT_KEY: rows, **next_link_context(next_link)})
 
 
 class UpdateIncidentArgs(IncidentArgs):
@@ -1583,11 +1562,7 @@ class UpdateIncidentArgs(IncidentArgs):
 
 
 def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The fields the user set, as a function that applies them to the current properties.
-
-    Fields the user did not set are carried over unchanged, so re-applying after a 409 never
-    undoes a concurrent change to another field.
-    """
+    """The fields the user set, as a function that applies them over the current properties."""
     simple = {"title": a.title, "description": a.description, "severity": a.severity, "status": a.status,
               "classification": a.classification, "classificationComment": a.classification_comment,
               "classificationReason": a.classification_reason}
@@ -1603,9 +1578,7 @@ def incident_changes(a: UpdateIncidentArgs) -> Callable[[dict[str, Any]], dict[s
             # A new assignee replaces the old one; keep only what identifies the new owner.
             props["owner"] = owner_changes
         if a.labels:
-            existing = _objs(props.get("labels"))
-            names = {label.get("labelName") for label in existing}
-            props["labels"] = existing + [{"labelName": n, "labelType": "User"} for n in a.labels if n not in names]
+            props["labels"] = with_user_labels(props.get("labels"), a.labels)
         if a.classification and not a.classification_reason and a.classification != current.get("classification"):
             props.pop("classificationReason", None)  # the old reason belongs to the old classification
         if props.get("status") == "Closed" and props.get("classification") and not props.get("classificationReason"):
@@ -1626,9 +1599,15 @@ WRITABLE_INCIDENT_PROPERTIES = frozenset({
 })
 
 
+def with_user_labels(labels: Any, names: list[str]) -> list[dict[str, Any]]:
+    """The label objects of `labels`, then a User label for each of `names` not among them (each once)."""
+    existing = _objs(labels)
+    have = {label.get("labelName") for label in existing}
+    return existing + [{"labelName": name, "labelType": "User"} for name in dict.fromkeys(names) if name not in have]
+
+
 def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str, Any]], dict[str, Any]]
                     ) -> dict[str, Any]:
-    """Read-modify-write with the etag; on 409 re-read and re-apply (bounded rounds)."""
     return write_with_etag(client, ("incidents", incident_id),
                            lambda current: {"properties": apply(_obj((current or {}).get("properties")))},
                            create=False)
@@ -1636,9 +1615,9 @@ def update_incident(client: Client, incident_id: str, apply: Callable[[dict[str,
 
 @command("azure-sentinel-update-incident")
 def update_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(UpdateIncidentArgs, args)
-    return incident_note(update_incident(client, a.incident_id, incident_changes(a)), "Updated incident {id} details")
+    return incident_note(update_incident(run.client, a.incident_id, incident_changes(a)),
+                         "Updated incident {id} details")
 
 
 class CreateIncidentArgs(ArgsModel):
@@ -1652,21 +1631,21 @@ class CreateIncidentArgs(ArgsModel):
 @command("azure-sentinel-create-incident", workspace=False)
 def create_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(CreateIncidentArgs, args)
-    props: dict[str, Any] = {"title": a.title, "severity": a.severity or Severity.INFORMATIONAL.value,
+    props: dict[str, Any] = {"title": a.title, "severity": a.severity or Severity.Informational.value,
                              "status": a.status}
     if a.description:
         props["description"] = a.description
     if a.labels:
-        props["labels"] = [{"labelName": label, "labelType": "User"} for label in a.labels]
+        props["labels"] = with_user_labels([], a.labels)
     # The ID is chosen once per invocation, so a retried PUT updates the same incident.
-    return incident_note(run.client.put_incident(run.new_id(), {"properties": props}), "Created incident {id} details")
+    return incident_note(run.client.put("incidents", run.new_id(), body={"properties": props}),
+                         "Created incident {id} details")
 
 
 @command("azure-sentinel-delete-incident")
 def delete_incident_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    client.delete("incidents", a.incident_id)
+    run.client.delete("incidents", a.incident_id)
     return note({}, f"Incident {a.incident_id} was deleted successfully.",
                 {INCIDENT_KEY: {"ID": a.incident_id, "Deleted": True}})
 
@@ -1686,13 +1665,11 @@ class ListCommentsArgs(IncidentArgs, ListArgs):
 
 @command("azure-sentinel-list-incident-comments")
 def list_incident_comments_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(ListCommentsArgs, args)
-    comments, next_link = client.list_comments(a.incident_id, a.limit, a.next_link)
+    comments, next_link = run.client.list_comments(a.incident_id, a.limit, a.next_link)
     rows = [comment_context(c, a.incident_id) for c in comments]
-    context = {_comment_key(a.incident_id): rows, **next_link_context(next_link)}
     readable = markdown_table(f"Incident {a.incident_id} Comments ({len(rows)} results)", rows, COMMENT_HEADERS)
-    return note(comments, readable, context)
+    return note(comments, readable, {_comment_key(a.incident_id): rows, **next_link_context(next_link)})
 
 
 class AddCommentArgs(IncidentArgs):
@@ -1703,13 +1680,10 @@ class AddCommentArgs(IncidentArgs):
 @command("azure-sentinel-incident-add-comment")
 def incident_add_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(AddCommentArgs, args)
-    # One ID per invocation (or the caller's stable ID): a PUT retried after a lost response
-    # overwrites the same comment instead of adding a second one.
-    comment_id = a.comment_id or run.new_id()
-    comment = run.client.put_comment(a.incident_id, comment_id, a.message)
-    row = comment_context(comment, a.incident_id)
-    return note(comment, markdown_table(f"Incident {a.incident_id} new comment details", [row], COMMENT_HEADERS),
-                {_comment_key(a.incident_id): row})
+    # One ID per invocation (or the caller's): a PUT retried after a lost answer overwrites the same comment.
+    comment = run.client.put_comment(a.incident_id, a.comment_id or run.new_id(), a.message)
+    return item_note(comment, f"Incident {a.incident_id} new comment details", comment_context(comment, a.incident_id),
+                     _comment_key(a.incident_id), COMMENT_HEADERS)
 
 
 class DeleteCommentArgs(IncidentArgs):
@@ -1718,9 +1692,8 @@ class DeleteCommentArgs(IncidentArgs):
 
 @command("azure-sentinel-incident-delete-comment")
 def incident_delete_comment_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(DeleteCommentArgs, args)
-    if not client.delete("incidents", a.incident_id, "comments", a.comment_id):
+    if not run.client.delete("incidents", a.incident_id, "comments", a.comment_id):
         return note({}, f"Comment {a.comment_id} does not exist.")
     return note({}, f"Comment {a.comment_id} was deleted successfully from incident {a.incident_id}.")
 
@@ -1738,13 +1711,12 @@ class ListRelationsArgs(IncidentArgs, ListArgs):
 
 @command("azure-sentinel-list-incident-relations")
 def list_incident_relations_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(ListRelationsArgs, args)
     clauses = [f"({a.filter})"] if a.filter else []
     if a.entity_kinds:
         clauses.append(f"search.in(properties/relatedResourceKind, {odata_quote(','.join(a.entity_kinds))}, ',')")
-    relations, next_link = client.list_relations(a.incident_id, a.limit, " and ".join(clauses) or None,
-                                                 a.next_link)
+    relations, next_link = run.client.list_relations(a.incident_id, a.limit, " and ".join(clauses) or None,
+                                                     a.next_link)
     rows = [relation_context(r, a.incident_id) for r in relations]
     key = f"AzureSentinel.IncidentRelatedResource(val.ID === obj.ID && val.IncidentID == '{a.incident_id}')"
     readable = markdown_table(f"Incident {a.incident_id} Relations ({len(rows)} results)", rows,
@@ -1754,25 +1726,22 @@ def list_incident_relations_command(run: Run, args: dict[str, Any]) -> dict[str,
 
 @command("azure-sentinel-list-incident-entities")
 def list_incident_entities_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    data = client.list_entities(a.incident_id)
+    data = run.client.list_entities(a.incident_id)
     rows = [entity_context(e, a.incident_id) for e in data["entities"]]
-    key = "AzureSentinel.IncidentEntity(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
-    readable = markdown_table(f"Incident {a.incident_id} Entities ({len(rows)} results)",
-                              [{"ID": r["ID"], "Kind": r["Kind"], "Properties": r["Properties"]} for r in rows])
-    return note(data, readable, {key: rows})
+    return list_note(f"Incident {a.incident_id} Entities", data, rows,
+                     "AzureSentinel.IncidentEntity(val.ID === obj.ID && val.IncidentId === obj.IncidentId)",
+                     ["ID", "Kind", "Properties"])
 
 
 @command("azure-sentinel-list-incident-alerts")
 def list_incident_alerts_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    client = run.client
     a = parse_args(IncidentArgs, args)
-    alerts = client.list_alerts(a.incident_id)
-    rows = [alert_context(al, a.incident_id) for al in alerts]
-    key = "AzureSentinel.IncidentAlert(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
-    readable = markdown_table(f"Incident {a.incident_id} Alerts ({len(rows)} results)", rows, ALERT_HEADERS)
-    return note({"value": alerts}, readable, {key: rows})
+    alerts = run.client.list_alerts(a.incident_id)
+    rows = [alert_context(alert, a.incident_id) for alert in alerts]
+    return list_note(f"Incident {a.incident_id} Alerts", {"value": alerts}, rows,
+                     "AzureSentinel.IncidentAlert(val.ID === obj.ID && val.IncidentId === obj.IncidentId)",
+                     ALERT_HEADERS)
 
 
 RELATION_NAME = re.compile(r"^[a-zA-Z0-9-]{3,63}$")  # the API's rule for relation names
@@ -1813,7 +1782,7 @@ def create_incident_relation_command(run: Run, args: dict[str, Any]) -> dict[str
     relation = put_relation(run.client, a.incident_id, a.relation_name or run.new_id(), resource_id)
     row = {"RelationName": relation.get("name"), **relation_context(relation, a.incident_id)}
     key = "AzureSentinel.IncidentRelatedResource(val.ID === obj.ID && val.IncidentID === obj.IncidentID)"
-    return note(relation, markdown_table(f"Incident {a.incident_id} new relation", [row]), {key: row})
+    return item_note(relation, f"Incident {a.incident_id} new relation", row, key)
 
 
 class RelationArgs(IncidentArgs):
@@ -1823,8 +1792,8 @@ class RelationArgs(IncidentArgs):
 @command("azure-sentinel-delete-incident-relation")
 def delete_incident_relation_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(RelationArgs, args)
-    existed = run.client.delete("incidents", a.incident_id, "relations", a.relation_name)
-    return deleted_note(f"Relation {a.relation_name} of incident {a.incident_id}", existed)
+    return delete_note(run.client, f"Relation {a.relation_name} of incident {a.incident_id}",
+                       ("incidents", a.incident_id, "relations", a.relation_name))
 
 
 # endregion
@@ -1843,8 +1812,8 @@ def watchlist_context(watchlist: dict[str, Any]) -> dict[str, Any]:
     return {"Name": watchlist.get("name"), "ID": props.get("watchlistId"), "DisplayName": props.get("displayName"),
             "Description": props.get("description"), "Provider": props.get("provider"),
             "Source": props.get("source"), "Created": format_time(props.get("created")),
-            "Updated": format_time(props.get("updated")), "CreatedBy": _obj(props.get("createdBy")).get("name"),
-            "UpdatedBy": _obj(props.get("updatedBy")).get("name"), "Alias": props.get("watchlistAlias"),
+            "Updated": format_time(props.get("updated")), "CreatedBy": _who(props.get("createdBy"), ("name",)),
+            "UpdatedBy": _who(props.get("updatedBy"), ("name",)), "Alias": props.get("watchlistAlias"),
             "Label": props.get("labels") or [], "ItemsSearchKey": props.get("itemsSearchKey")}
 
 
@@ -1852,7 +1821,7 @@ def watchlist_item_context(item: dict[str, Any], alias: str) -> dict[str, Any]:
     props = _obj(item.get("properties"))
     return {"WatchlistAlias": alias, "ID": props.get("watchlistItemId") or item.get("name"), "Name": item.get("name"),
             "Created": format_time(props.get("created")), "Updated": format_time(props.get("updated")),
-            "CreatedBy": _obj(props.get("createdBy")).get("name"), "UpdatedBy": _obj(props.get("updatedBy")).get("name"),
+            "CreatedBy": _who(props.get("createdBy"), ("name",)), "UpdatedBy": _who(props.get("updatedBy"), ("name",)),
             "ItemsKeyValue": _obj(props.get("itemsKeyValue"))}
 
 
@@ -1863,10 +1832,7 @@ class ListWatchlistsArgs(ListArgs):
 @command("azure-sentinel-list-watchlists")
 def list_watchlists_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListWatchlistsArgs, args)
-    if a.watchlist_alias:
-        items, next_link = [run.client.get("watchlists", a.watchlist_alias)], None
-    else:
-        items, next_link = run.client.collect(("watchlists",), a.limit, a.next_link)
+    items, next_link = get_or_list(run.client, ("watchlists",), a.watchlist_alias, a)
     return list_note("Watchlists", items, [watchlist_context(w) for w in items], WATCHLIST_KEY, WATCHLIST_HEADERS,
                      next_link)
 
@@ -1878,7 +1844,7 @@ class WatchlistArgs(Args):
 @command("azure-sentinel-delete-watchlist")
 def delete_watchlist_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(WatchlistArgs, args)
-    return deleted_note(f"Watchlist {a.watchlist_alias}", run.client.delete("watchlists", a.watchlist_alias))
+    return delete_note(run.client, f"Watchlist {a.watchlist_alias}", ("watchlists", a.watchlist_alias))
 
 
 class WatchlistCreateArgs(WatchlistArgs):
@@ -1924,15 +1890,13 @@ def watchlist_create_update_command(run: Run, args: dict[str, Any]) -> dict[str,
     a = parse_args(WatchlistCreateArgs, args)
     name, content = read_watchlist_file(run, a.file_entry_id)
     wanted = {"watchlistAlias": a.watchlist_alias, "displayName": a.watchlist_display_name, "provider": a.provider,
-              "source": name, "sourceType": "Local", "itemsSearchKey": a.items_search_key, "contentType": a.content_type,
-              "numberOfLinesToSkip": a.lines_to_skip, "rawContent": content, "labels": a.labels or None,
-              "description": a.description}
-    wanted = {k: v for k, v in wanted.items() if v is not None}
-    watchlist = write_with_etag(run.client, ("watchlists", a.watchlist_alias), lambda current: {
-        "properties": {**_obj((current or {}).get("properties")), **wanted}})
-    row = watchlist_context(watchlist)
-    return note(watchlist, markdown_table(f"Watchlist {a.watchlist_alias} was created or updated", [row],
-                                          WATCHLIST_HEADERS), {WATCHLIST_KEY: row})
+              "source": name, "sourceType": "Local", "itemsSearchKey": a.items_search_key,
+              "contentType": a.content_type, "numberOfLinesToSkip": a.lines_to_skip, "rawContent": content,
+              "labels": a.labels, "description": a.description}
+    watchlist = write_with_etag(run.client, ("watchlists", a.watchlist_alias),
+                                lambda current: merge_properties(current, wanted))
+    return item_note(watchlist, f"Watchlist {a.watchlist_alias} was created or updated", watchlist_context(watchlist),
+                     WATCHLIST_KEY, WATCHLIST_HEADERS)
 
 
 class ListWatchlistItemsArgs(ListArgs, WatchlistArgs):
@@ -1943,10 +1907,7 @@ class ListWatchlistItemsArgs(ListArgs, WatchlistArgs):
 def list_watchlist_items_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListWatchlistItemsArgs, args)
     segments = ("watchlists", a.watchlist_alias, "watchlistItems")
-    if a.watchlist_item_id:
-        items, next_link = [run.client.get(*segments, a.watchlist_item_id)], None
-    else:
-        items, next_link = run.client.collect(segments, a.limit, a.next_link)
+    items, next_link = get_or_list(run.client, segments, a.watchlist_item_id, a)
     rows = [watchlist_item_context(i, a.watchlist_alias) for i in items]
     return list_note(f"Watchlist {a.watchlist_alias} items", items, rows, WATCHLIST_ITEM_KEY,
                      ["ID", "ItemsKeyValue", "Created", "Updated", "CreatedBy", "UpdatedBy"], next_link)
@@ -1959,22 +1920,8 @@ class WatchlistItemArgs(WatchlistArgs):
 @command("azure-sentinel-delete-watchlist-item")
 def delete_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(WatchlistItemArgs, args)
-    existed = run.client.delete("watchlists", a.watchlist_alias, "watchlistItems", a.watchlist_item_id)
-    return deleted_note(f"Watchlist item {a.watchlist_item_id}", existed)
-
-
-def _json_object(value: Any) -> dict[str, Any]:
-    """A JSON object given as text (or already an object)."""
-    try:
-        parsed = json.loads(value) if isinstance(value, str) else value
-    except ValueError as exc:
-        raise ValueError(f"must be a JSON object ({exc.msg} at character {exc.pos})") from None
-    if not isinstance(parsed, dict):
-        raise ValueError("must be a JSON object such as {\"column\": \"value\"}")
-    return parsed
-
-
-JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_object)]
+    return delete_note(run.client, f"Watchlist item {a.watchlist_item_id}",
+                       ("watchlists", a.watchlist_alias, "watchlistItems", a.watchlist_item_id))
 
 
 class CreateWatchlistItemArgs(WatchlistArgs):
@@ -1987,11 +1934,10 @@ def create_update_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict
     a = parse_args(CreateWatchlistItemArgs, args)
     item_id = a.watchlist_item_id or run.new_id()
     item = write_with_etag(run.client, ("watchlists", a.watchlist_alias, "watchlistItems", item_id),
-                           lambda current: {"properties": {**_obj((current or {}).get("properties")),
-                                                           "itemsKeyValue": a.item_key_value}})
-    row = watchlist_item_context(item, a.watchlist_alias)
-    return note(item, markdown_table(f"Watchlist {a.watchlist_alias} item {item_id} was created or updated", [row],
-                                     ["ID", "ItemsKeyValue", "Created", "Updated"]), {WATCHLIST_ITEM_KEY: row})
+                           lambda current: merge_properties(current, {"itemsKeyValue": a.item_key_value}))
+    return item_note(item, f"Watchlist {a.watchlist_alias} item {item_id} was created or updated",
+                     watchlist_item_context(item, a.watchlist_alias), WATCHLIST_ITEM_KEY,
+                     ["ID", "ItemsKeyValue", "Created", "Updated"])
 
 
 # endregion
@@ -2014,11 +1960,10 @@ INDICATOR_FIELDS = {"Confidence": "confidence", "CreatedByRef": "createdByRef", 
                     "PatternType": "patternType"}
 INDICATOR_TIMES = {"Created": "created", "LastUpdatedTimeUtc": "lastUpdatedTimeUtc", "ValidFrom": "validFrom",
                    "ValidUntil": "validUntil"}
-IndicatorType = Enum("IndicatorType", {k.upper(): k for k in PATTERN_TYPES}, type=str)
-ThreatType = Enum("ThreatType", {t.upper().replace("-", "_"): t for t in (
-    "anomalous-activity", "attribution", "anonymization", "benign", "malicious-activity", "compromised",
-    "unknown")}, type=str)
-HashType = Enum("HashType", {h.replace("-", ""): h for h in HASH_LENGTHS}, type=str)
+IndicatorType = _choices("IndicatorType", *PATTERN_TYPES)
+ThreatType = _choices("ThreatType", "anomalous-activity", "attribution", "anonymization", "benign",
+                      "malicious-activity", "compromised", "unknown")
+HashType = _choices("HashType", *HASH_LENGTHS)
 
 
 def _ti_time(value: Any) -> Any:
@@ -2067,8 +2012,7 @@ def indicator_context(indicator: dict[str, Any]) -> dict[str, Any]:
 
 def indicator_note(indicator: dict[str, Any], title: str) -> dict[str, Any]:
     row = indicator_context(indicator)
-    return note(indicator, markdown_table(title.format(name=row["Name"]), [row], INDICATOR_HEADERS),
-                {INDICATOR_KEY: row})
+    return item_note(indicator, title.format(name=row["Name"]), row, INDICATOR_KEY, INDICATOR_HEADERS)
 
 
 class IndicatorListArgs(ListArgs):
@@ -2078,9 +2022,9 @@ class IndicatorListArgs(ListArgs):
 @command("azure-sentinel-threat-indicator-list")
 def threat_indicator_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(IndicatorListArgs, args)
-    if a.indicator_name:  # one indicator: its GET returns the object itself (not a page)
-        return indicator_note(run.client.get(*TI, "indicators", a.indicator_name), "Threat Indicator {name}")
-    items, next_link = run.client.collect((*TI, "indicators"), a.limit, a.next_link)
+    items, next_link = get_or_list(run.client, (*TI, "indicators"), a.indicator_name, a)
+    if a.indicator_name:
+        return indicator_note(items[0], "Threat Indicator {name}")
     return list_note("Threat Indicators", items, [indicator_context(i) for i in items], INDICATOR_KEY,
                      INDICATOR_HEADERS, next_link)
 
@@ -2195,8 +2139,7 @@ def threat_indicator_update_command(run: Run, args: dict[str, Any]) -> dict[str,
     a = parse_args(UpdateIndicatorArgs, args)
     changes = indicator_changes(run, a)
     updated = write_with_etag(run.client, (*TI, "indicators", a.indicator_name), lambda current: {
-        "kind": "indicator", "properties": {**{k: v for k, v in _obj((current or {}).get("properties")).items()
-                                               if k not in DERIVED_INDICATOR_PROPERTIES}, **changes}}, create=False)
+        "kind": "indicator", **merge_properties(current, changes, drop=DERIVED_INDICATOR_PROPERTIES)}, create=False)
     return indicator_note(updated, "Updated threat indicator {name}")
 
 
@@ -2265,45 +2208,15 @@ def threat_indicator_metrics_command(run: Run, args: dict[str, Any]) -> dict[str
 # region analytics rules and templates
 
 
-def _choices(name: str, *values: str) -> Any:
-    return Enum(name, {v: v for v in values}, type=str)  # predefined values: a wrong one gets an error listing them
-
-
 def _words(value: str, sep: str = "") -> str:
     return sep.join(word.capitalize() for word in value.split("_"))  # greater_than -> GreaterThan
 
 
 def _duration(value: str) -> str:
     text = value.strip().upper()
-    if not re.fullmatch(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", text):
+    if not re.fullmatch(ISO_DURATION, text):
         raise ValueError(f"{value!r} is not an ISO 8601 duration; write e.g. PT5H (5 hours), PT30M or P1D (1 day)")
     return text
-
-
-def _json_value(value: Any, shape: type = dict) -> Any:
-    """A JSON argument that must be an object (shape=dict) or a list of objects (shape=list; one object is one item)."""
-    try:
-        value = json.loads(value) if isinstance(value, str) else value
-    except ValueError as exc:
-        raise ValueError(f"it is not valid JSON ({exc})") from None
-    value = [value] if shape is list and isinstance(value, dict) else value
-    if not isinstance(value, shape) or shape is list and not all(isinstance(v, dict) for v in value):
-        raise ValueError("it must be a JSON object" if shape is dict else "it must be a JSON list of objects")
-    return value
-
-
-def get_or_list(run: Run, collection: str, item_id: str | None, a: ListArgs) -> tuple[list[dict[str, Any]], str | None]:
-    """The one resource whose ID is given, else up to `limit` of the collection (following pages)."""
-    return ([run.client.get(collection, item_id)], None) if item_id else \
-        run.client.collect((collection,), a.limit, a.next_link)
-
-
-def listing_note(title: str, raw: list[dict[str, Any]], key: str, context: Any, row: Callable[[Any], dict[str, Any]],
-                 next_link: str | None = None) -> dict[str, Any]:
-    """list_note for resources whose context is not their table rows."""
-    more = "\nMore remain: pass next_link to continue." if next_link else ""
-    return note(raw, markdown_table(title, [row(r) for r in raw]) + more,
-                {key: context, **next_link_context(next_link)})
 
 
 def rule_row(rule: dict[str, Any]) -> dict[str, Any]:
@@ -2325,9 +2238,9 @@ class ListAlertRulesArgs(ListArgs):
 @command("azure-sentinel-list-alert-rule")
 def list_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListAlertRulesArgs, args)
-    rules, next_link = get_or_list(run, "alertRules", a.rule_id, a)
-    return listing_note(f"Azure Sentinel Alert Rules ({len(rules)} results)", rules, ALERT_RULE_KEY, rules, rule_row,
-                        next_link)
+    rules, next_link = get_or_list(run.client, ("alertRules",), a.rule_id, a)
+    return list_note("Azure Sentinel Alert Rules", rules, [rule_row(r) for r in rules], ALERT_RULE_KEY,
+                     next_link=next_link, context=rules)
 
 
 class ListTemplatesArgs(ListArgs):
@@ -2337,10 +2250,10 @@ class ListTemplatesArgs(ListArgs):
 @command("azure-sentinel-list-alert-rule-template")
 def list_alert_rule_template_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListTemplatesArgs, args)
-    templates, next_link = get_or_list(run, "alertRuleTemplates", a.template_id, a)
-    return listing_note(f"Azure Sentinel Alert Rule Templates ({len(templates)} results)", templates,
-                        "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", templates, rule_row,
-                        next_link)
+    templates, next_link = get_or_list(run.client, ("alertRuleTemplates",), a.template_id, a)
+    return list_note("Azure Sentinel Alert Rule Templates", templates, [rule_row(t) for t in templates],
+                     "AzureSentinel.AlertRuleTemplate(val.name && val.name == obj.name)", next_link=next_link,
+                     context=templates)
 
 
 class DeleteAlertRuleArgs(Args):
@@ -2350,15 +2263,15 @@ class DeleteAlertRuleArgs(Args):
 @command("azure-sentinel-delete-alert-rule")
 def delete_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(DeleteAlertRuleArgs, args)
-    existed = run.client.delete("alertRules", a.rule_id)
-    return deleted_note(f"Alert rule {a.rule_id}", existed,
-                        {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}} if existed else None)
+    return delete_note(run.client, f"Alert rule {a.rule_id}", ("alertRules", a.rule_id),
+                       {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}})
 
 
 YesNo = _choices("YesNo", "yes", "no")
 RuleKind = _choices("RuleKind", "fusion", "microsoft_security_incident_creation", "scheduled")
-ProductFilter = _choices("ProductFilter", "azure_active_directory_identity_protection", "azure_advanced_threat_protection",
-                         "azure_security_center", "azure_security_center_for_iot", "microsoft_cloud_app_security")
+ProductFilter = _choices("ProductFilter", "azure_active_directory_identity_protection",
+                         "azure_advanced_threat_protection", "azure_security_center", "azure_security_center_for_iot",
+                         "microsoft_cloud_app_security")
 RuleSeverity = _choices("RuleSeverity", "informational", "low", "medium", "high")
 TriggerOperator = _choices("TriggerOperator", "equal", "greater_than", "less_than", "not_equal")
 Duration = Annotated[str, AfterValidator(_duration)]
@@ -2386,7 +2299,7 @@ class AlertRuleArgs(Args):
     trigger_threshold: int | None = None
     tactics: TextList = Field(default_factory=list)
     techniques: TextList = Field(default_factory=list)
-    rule_json: Annotated[dict[str, Any], BeforeValidator(_json_value)] | None = None
+    rule_json: JsonObject | None = None
 
 
 RULE_PROPERTIES = {  # argument -> alert rule property
@@ -2468,7 +2381,7 @@ def _json_items(kind_key: str, body_key: str, fields: dict[str, tuple[str, ...]]
     """A validator of a JSON list of conditions or actions (AutomationRules.json): each item has a known
     `kind_key`, a `body_key` object, and the fields its kind needs (in the item or its body)."""
     def check(value: Any) -> list[dict[str, Any]]:
-        items = _json_value(value, list)
+        items = json_arg(value, list)
         for number, item in enumerate(items, 1):
             kind, body = item.get(kind_key), item.get(body_key)
             if kind not in fields or not isinstance(body, dict):
@@ -2501,6 +2414,9 @@ def _utc_time(value: str) -> str:
     return format_time(value)
 
 
+Timestamp = Annotated[str, AfterValidator(_utc_time)]
+
+
 class ListAutomationRulesArgs(ListArgs):
     automation_rule_id: SafeId | None = None
 
@@ -2512,7 +2428,7 @@ class AutomationRuleArgs(Args):
     is_enabled: TrueFalse | None = None
     triggers_on: TriggersOn | None = None
     triggers_when: TriggersWhen | None = None
-    expiration_time: Annotated[str, AfterValidator(_utc_time)] | None = None
+    expiration_time: Timestamp | None = None
     conditions_json: Annotated[list[dict[str, Any]], CONDITIONS] | None = None
     actions_json: Annotated[list[dict[str, Any]], ACTIONS] | None = None
 
@@ -2530,8 +2446,8 @@ def automation_rule_context(rule: dict[str, Any]) -> dict[str, Any]:
                      "Configuration": x.get("actionConfiguration")} for x in _objs(props.get("actions"))],
         "CreatedTimeUtc": format_time(props.get("createdTimeUtc")),
         "LastModifiedTimeUtc": format_time(props.get("lastModifiedTimeUtc")),
-        "CreatedBy": _obj(props.get("createdBy")).get("name") or _obj(props.get("createdBy")).get("email"),
-        "LastModifiedBy": _obj(props.get("lastModifiedBy")).get("name") or _obj(props.get("lastModifiedBy")).get("email"),
+        "CreatedBy": _who(props.get("createdBy"), ("name", "email")),
+        "LastModifiedBy": _who(props.get("lastModifiedBy"), ("name", "email")),
         "Etag": rule.get("etag"),
     }
 
@@ -2543,16 +2459,12 @@ def automation_rule_row(rule: dict[str, Any]) -> dict[str, Any]:
             "LastModifiedTimeUtc": r["LastModifiedTimeUtc"]}
 
 
-def automation_rules_note(title: str, rules: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:
-    return listing_note(title, rules, AUTOMATION_RULE_KEY, [automation_rule_context(r) for r in rules],
-                        automation_rule_row, next_link)
-
-
 @command("azure-sentinel-list-automation-rules")
 def list_automation_rules_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListAutomationRulesArgs, args)
-    rules, next_link = get_or_list(run, "automationRules", a.automation_rule_id, a)
-    return automation_rules_note(f"Automation Rules ({len(rules)} results)", rules, next_link)
+    rules, next_link = get_or_list(run.client, ("automationRules",), a.automation_rule_id, a)
+    return list_note("Automation Rules", rules, [automation_rule_row(r) for r in rules], AUTOMATION_RULE_KEY,
+                     next_link=next_link, context=[automation_rule_context(r) for r in rules])
 
 
 @command("azure-sentinel-create-update-automation-rule")
@@ -2578,7 +2490,8 @@ def create_update_automation_rule_command(run: Run, args: dict[str, Any]) -> dic
         return {"properties": props}
 
     rule = write_with_etag(run.client, ("automationRules", rule_id), apply)
-    return automation_rules_note(f"Automation rule {rule_id} saved", [rule])
+    return note([rule], markdown_table(f"Automation rule {rule_id} saved", [automation_rule_row(rule)]),
+                {AUTOMATION_RULE_KEY: [automation_rule_context(rule)]})
 
 
 class DeleteAutomationRuleArgs(Args):
@@ -2588,61 +2501,23 @@ class DeleteAutomationRuleArgs(Args):
 @command("azure-sentinel-delete-automation-rule")
 def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(DeleteAutomationRuleArgs, args)
-    existed = run.client.delete("automationRules", a.automation_rule_id)
-    return deleted_note(f"Automation rule {a.automation_rule_id}", existed, {
-        AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}} if existed else None)
+    return delete_note(run.client, f"Automation rule {a.automation_rule_id}",
+                       ("automationRules", a.automation_rule_id),
+                       {AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}})
 
 
 # endregion
 
 # region bookmarks
 
-# The first helpers here serve the incident task and data connector commands too.
-
-
-Timestamp = Annotated[str, AfterValidator(_utc_time)]  # the ISO 8601 check of the automation rules
-
-
-def _who(value: Any) -> str | None:
-    """A UserInfo or ClientInfo object as one readable name."""
-    who = _obj(value)
-    return who.get("name") or who.get("email") or who.get("userPrincipalName") or who.get("objectId")
-
-
-def merged(current: dict[str, Any] | None, writable: frozenset[str], changes: dict[str, Any]) -> dict[str, Any]:
-    """A PUT body: the current resource's writable properties with the fields the user set over them."""
-    props = {k: v for k, v in _obj((current or {}).get("properties")).items() if k in writable}
-    props.update({k: v for k, v in changes.items() if v not in (None, [])})
-    return {"properties": props}
-
-
-Transform = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def show_or_list(run: Run, a: ListArgs, segments: tuple[str, ...], item_id: str | None, title: str, to_row: Transform,
-                 key: str, headers: list[str], table: Transform = lambda row: row, clean: Transform = lambda item: item
-                 ) -> dict[str, Any]:
-    """One resource (when its ID is given), else the collection page by page; `clean` shapes each API item,
-    `table` each row shown."""
-    if item_id:
-        item = clean(run.client.get(*segments, item_id))
-        row = to_row(item)
-        return note(item, markdown_table(f"{title}: {item_id}", [table(row)], headers), {key: row})
-    found, next_link = run.client.collect(segments, a.limit, a.next_link)
-    items = [clean(item) for item in found]
-    rows = [to_row(item) for item in items]
-    entry = list_note(title, items, [table(row) for row in rows], key, headers, next_link)
-    entry["EntryContext"][key] = rows  # the table shows `table(row)`, the context the rows themselves
-    return entry
-
-
 BOOKMARK_KEY = "AzureSentinel.Bookmark(val.ID === obj.ID)"
 BOOKMARK_HEADERS = ["ID", "DisplayName", "Query", "Notes", "Labels", "EventTime", "Created", "CreatedBy", "Updated",
                     "UpdatedBy", "IncidentInfo"]
-BOOKMARK_TEXT = {"displayName": "DisplayName", "query": "Query", "queryResult": "QueryResult", "notes": "Notes"}
-BOOKMARK_TIMES = {"created": "Created", "updated": "Updated", "eventTime": "EventTime",
-                  "queryStartTime": "QueryStartTime", "queryEndTime": "QueryEndTime"}
-BOOKMARK_WRITABLE = frozenset({*BOOKMARK_TEXT, "labels", "eventTime", "queryStartTime", "queryEndTime",
+# context key -> bookmark property
+BOOKMARK_TEXT = {"DisplayName": "displayName", "Query": "query", "QueryResult": "queryResult", "Notes": "notes"}
+BOOKMARK_TIMES = {"Created": "created", "Updated": "updated", "EventTime": "eventTime",
+                  "QueryStartTime": "queryStartTime", "QueryEndTime": "queryEndTime"}
+BOOKMARK_WRITABLE = frozenset({*BOOKMARK_TEXT.values(), "labels", "eventTime", "queryStartTime", "queryEndTime",
                                "incidentInfo"})
 
 
@@ -2653,11 +2528,10 @@ def bookmark_context(bookmark: dict[str, Any]) -> dict[str, Any]:
     labels = props.get("labels")
     return {
         "ID": bookmark.get("name"),
-        **{key: props.get(name) for name, key in BOOKMARK_TEXT.items()},
+        **{key: props.get(name) for key, name in BOOKMARK_TEXT.items()},
         "Labels": [v for v in labels if isinstance(v, str)] if isinstance(labels, list) else [],
-        **{key: format_time(props.get(name)) for name, key in BOOKMARK_TIMES.items()},
-        "CreatedBy": _who(props.get("createdBy")),
-        "UpdatedBy": _who(props.get("updatedBy")),
+        **{key: format_time(props.get(name)) for key, name in BOOKMARK_TIMES.items()},
+        "CreatedBy": _who(props.get("createdBy")), "UpdatedBy": _who(props.get("updatedBy")),
         "IncidentInfo": {"IncidentId": info.get("incidentId"), "Title": info.get("title"),
                          "Severity": info.get("severity"), "RelationName": info.get("relationName")},
         "Etag": bookmark.get("etag") or _obj(props.get("additionalData")).get("ETag"),
@@ -2719,7 +2593,7 @@ def create_update_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, 
     def apply(current: dict[str, Any] | None) -> dict[str, Any]:
         if current is None and not (a.display_name and a.query):
             raise ConfigError(f"Bookmark {bookmark_id} does not exist yet: give display_name and query to create it.")
-        return merged(current, BOOKMARK_WRITABLE, changes)
+        return merge_properties(current, changes, only=BOOKMARK_WRITABLE)
 
     bookmark = write_with_etag(run.client, ("bookmarks", bookmark_id), apply)
     row = bookmark_context(bookmark)
@@ -2728,7 +2602,7 @@ def create_update_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, 
         if str(row["IncidentInfo"]["IncidentId"]).lower() != a.incident_id.lower():  # the bookmark shows no link yet
             row["IncidentInfo"] = {"IncidentId": a.incident_id, "Title": None, "Severity": None,
                                    "RelationName": relation}
-    return note(bookmark, markdown_table(f"Bookmark {row['ID']} saved", [row], BOOKMARK_HEADERS), {BOOKMARK_KEY: row})
+    return item_note(bookmark, f"Bookmark {row['ID']} saved", row, BOOKMARK_KEY, BOOKMARK_HEADERS)
 
 
 class BookmarkArgs(Args):
@@ -2738,19 +2612,14 @@ class BookmarkArgs(Args):
 @command("azure-sentinel-delete-bookmark")
 def delete_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(BookmarkArgs, args)
-    return deleted_note(f"Bookmark {a.bookmark_id}", run.client.delete("bookmarks", a.bookmark_id))
+    return delete_note(run.client, f"Bookmark {a.bookmark_id}", ("bookmarks", a.bookmark_id))
 
 
 # endregion
 
 # region incident tasks
 
-
-class TaskStatus(str, Enum):
-    NEW = "New"
-    COMPLETED = "Completed"
-
-
+TaskStatus = _choices("TaskStatus", "New", "Completed")
 TASK_KEY = "AzureSentinel.IncidentTask(val.ID === obj.ID && val.IncidentID === obj.IncidentID)"
 TASK_HEADERS = ["ID", "Title", "Description", "Status", "CreatedBy", "LastModifiedBy", "CreatedTimeUTC",
                 "LastModifiedTimeUTC"]
@@ -2795,14 +2664,14 @@ def create_update_incident_task_command(run: Run, args: dict[str, Any]) -> dict[
         if current is None and not a.title:
             raise ConfigError(f"Task {task_id} of incident {a.incident_id} does not exist yet: give title to "
                               f"create it.")
-        body = merged(current, TASK_WRITABLE, {"title": a.title, "description": a.description, "status": a.status})
-        body["properties"].setdefault("status", TaskStatus.NEW.value)
+        body = merge_properties(current, {"title": a.title, "description": a.description, "status": a.status},
+                                only=TASK_WRITABLE)
+        body["properties"].setdefault("status", "New")
         return body
 
     task = write_with_etag(run.client, ("incidents", a.incident_id, "tasks", task_id), apply)
     row = task_context(task, a.incident_id)
-    return note(task, markdown_table(f"Incident {a.incident_id} task {row['ID']} saved", [row], TASK_HEADERS),
-                {TASK_KEY: row})
+    return item_note(task, f"Incident {a.incident_id} task {row['ID']} saved", row, TASK_KEY, TASK_HEADERS)
 
 
 class TaskArgs(IncidentArgs):
@@ -2812,8 +2681,8 @@ class TaskArgs(IncidentArgs):
 @command("azure-sentinel-delete-incident-task")
 def delete_incident_task_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(TaskArgs, args)
-    existed = run.client.delete("incidents", a.incident_id, "tasks", a.task_id)
-    return deleted_note(f"Task {a.task_id} of incident {a.incident_id}", existed)
+    return delete_note(run.client, f"Task {a.task_id} of incident {a.incident_id}",
+                       ("incidents", a.incident_id, "tasks", a.task_id))
 
 
 # endregion
@@ -2874,7 +2743,7 @@ RESOURCE_GROUP_FIELDS = ("id", "name", "type", "location", "tags", "properties")
 
 
 class SubscriptionsArgs(ArgsModel):
-    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(LIST_LIMIT_MAX)(50 if v is None else v))] = 50
+    limit: Limit = 50
     next_link: str | None = None
 
 
@@ -2884,12 +2753,13 @@ def subscriptions_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any]
     items, next_link = run.client.transport.collect("GET", run.client.arm_url("subscriptions"), a.limit, sized=False,
                                                     params={"api-version": SUBSCRIPTIONS_API}, next_link=a.next_link)
     rows = [{k: s.get(k) for k in SUBSCRIPTION_FIELDS} for s in items]
-    return list_note("Subscriptions", items, rows, "AzureSentinel.Subscription(val.subscriptionId === obj.subscriptionId)",
+    key = "AzureSentinel.Subscription(val.subscriptionId === obj.subscriptionId)"
+    return list_note("Subscriptions", items, rows, key,
                      ["subscriptionId", "displayName", "state", "tenantId", "authorizationSource"], next_link)
 
 
 def _one_tag(value: Any) -> dict[str, Any] | None:
-    tag = _json_object(value) if value not in (None, "") else None
+    tag = json_arg(value) if value not in (None, "") else None
     if tag is not None and (len(tag) != 1 or not all(isinstance(v, str) for v in tag.values())):
         raise ValueError('must be one tag as a JSON object, e.g. {"Environment": "Production"}')
     return tag
@@ -2920,14 +2790,14 @@ def resource_group_list_command(run: Run, args: dict[str, Any]) -> dict[str, Any
 
 WORKSPACES_API = "2022-10-01"
 WORKSPACE_IDS_KEY = "workspace_ids"  # integration context: workspace ARM path -> customer ID
-TIMESPAN_RE = re.compile(r"^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
-                         r"|\d{4}-\d\d-\d\dT[\d:.]+Z?/(\d{4}-\d\d-\d\dT[\d:.]+Z?|P[\dYMWDTHS.]+))$")
+TIMESPAN_RE = re.compile(rf"^({ISO_DURATION}"  # a duration, or start/end
+                         rf"|\d{{4}}-\d\d-\d\dT[\d:.]+Z?/(\d{{4}}-\d\d-\d\dT[\d:.]+Z?|P[\dYMWDTHS.]+))$")
 
 
 class QueryArgs(Args):
     query: str
     timespan: str = "P1D"
-    limit: Annotated[int, BeforeValidator(lambda v: _positive_limit(10_000)(50 if v is None else v))] = 50
+    limit: Annotated[int, BeforeValidator(_limit(10_000))] = 50
 
     @field_validator("timespan")
     @classmethod
@@ -2954,8 +2824,7 @@ def workspace_id(run: Run) -> str:
     if run.settings.workspace_id:
         return safe_id(run.settings.workspace_id, "Workspace ID")
     ws_url = run.client.workspace_url.split("/providers/Microsoft.SecurityInsights")[0]
-    cache = run.context.get(WORKSPACE_IDS_KEY)
-    cache = cache if isinstance(cache, dict) else {}
+    cache = _obj(run.context.get(WORKSPACE_IDS_KEY))
     key = urlsplit(ws_url).path.lower()
     if not isinstance(cache.get(key), str):
         workspace = run.client.transport.request("GET", ws_url, params={"api-version": WORKSPACES_API})
@@ -2988,8 +2857,11 @@ def run_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     data = transport.request("POST", url, body={"query": a.query, "timespan": a.timespan}, idempotent=True,
                              items_key="tables")
     tables = query_tables(data, a.query, a.limit)
-    parts = [markdown_table(f"{t['TableName']} ({t['RowCount']} rows{', first ' + str(a.limit) if t['RowCount'] > a.limit else ''})",
-                            t["Rows"], [c["Name"] for c in t["Columns"]]) for t in tables]
+    parts = []
+    for t in tables:
+        shown = f", first {a.limit}" if t["RowCount"] > a.limit else ""
+        parts.append(markdown_table(f"{t['TableName']} ({t['RowCount']} rows{shown})", t["Rows"],
+                                    [c["Name"] for c in t["Columns"]]))
     partial = _obj(data.get("error"))
     if partial:
         details = "; ".join(_first_line(str(_obj(d).get("message") or "")) for d in partial.get("details") or [])
@@ -3005,10 +2877,16 @@ def run_query_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
 
 FETCH_STATE_VERSION = 1
 MIN_OVERLAP = timedelta(minutes=15)  # re-read window for late-visible incidents and clock skew
-NUMBER_OVERLAP = 100  # the new-incident pass also re-reads this many numbers below the cursor
+NUMBER_OVERLAP = 100  # never-emitted numbers this far below the cursor are read again (late arrivals)
+MAX_LATE_RANGES = 8  # ... named in at most this many number ranges of the filter
+REREAD_SLACK = 50  # first page: room for more incidents behind the cursor than the last run read
 PRUNE_MARGIN = timedelta(days=1)  # created times may run out of number order; prune with slack
 MARK_EVERY = timedelta(hours=6)  # one (number, created) checkpoint per this much created time
-ENRICH_CONCURRENCY = 8
+ENRICH_CONCURRENCY = 10  # requests' connection pool size: each worker keeps its connection
+# Client-side pacing below ARM's read bucket per principal (250 calls, refilled at 25 a second), so a
+# large enrichment slows down instead of collecting 429s: ENRICH_BURST calls at once, then ENRICH_RATE a second.
+ENRICH_BURST = 200
+ENRICH_RATE = 20.0
 ENRICH_MAX_ITEMS = 500
 MIRROR_DIRECTIONS = {"None": None, "Incoming": "In", "Outgoing": "Out", "Incoming And Outgoing": "Both"}
 
@@ -3016,12 +2894,17 @@ MIRROR_DIRECTIONS = {"None": None, "Incoming": "In", "Outgoing": "Out", "Incomin
 class FetchState(BaseModel):
     """lastRun: small, versioned, derived only from what a successful run handed over.
 
-    cursor: the highest incident number the new-incident pass has consumed.
+    cursor: the highest incident number consumed in number order (new incidents).
     floor: numbers at or below it are never emitted again (pruned, or fetched before a migration).
     emitted: bitmap of emitted numbers above `floor` (zlib + base64), bit i = number floor + 1 + i.
-    modified_since: high-water mark (server time) of the escalation pass.
+    modified_since: high-water mark (server time) of the modifications read behind the cursor.
     marks: [number, created minute] checkpoints used to prune the bitmap past the horizon.
+    behind_read: incidents behind the cursor the last run read (the next first page has room for them).
+    Added later as an optional hint: a lastRun without it reads as 0, and older releases ignore it (an
+    unknown key), so it did not need a new version, which would make a downgrade stop fetching.
     """
+
+    model_config = ConfigDict(defer_build=True)  # built by the first fetch, not when any command starts
 
     version: int = FETCH_STATE_VERSION
     window_start: str
@@ -3029,7 +2912,8 @@ class FetchState(BaseModel):
     floor: int = Field(default=0, ge=0)
     modified_since: str
     emitted: str = ""
-    marks: list[tuple[int, int]] = Field(default_factory=list)
+    marks: list[tuple[int, int]] = []  # pydantic copies a mutable default for each instance
+    behind_read: int = Field(default=0, ge=0)
 
     @field_validator("window_start", "modified_since")
     @classmethod
@@ -3190,11 +3074,15 @@ def _fetchable(pages: Iterator[tuple[list[dict[str, Any]], str | None]], skipped
 def select_incidents(client: Client, settings: Settings, state: FetchState, now: datetime) -> FetchResult:
     """Pick at most `limit` incidents no run has emitted, and derive the next state from them.
 
-    Pass 1 (escalations and late arrivals): incidents at or below the cursor, modified since the
-    high-water mark (minus an overlap), created inside the horizon, that match the filters now
-    and were never emitted. Pass 2 (new incidents): numbers above the cursor, ascending, starting
-    NUMBER_OVERLAP below it so that lower numbers which became visible late are still seen.
-    Emitted numbers are skipped in both passes and never count against the limit.
+    One listing in incident-number order (usually one request) selects, with the filters pushed to
+    the server, the incidents each run must look at:
+    - behind the cursor, created inside the horizon: escalations (modified since the high-water mark
+      minus an overlap) and late arrivals (the numbers among the NUMBER_OVERLAP below the cursor that
+      were never emitted, in case they became visible late);
+    - ahead of the cursor: new incidents created inside the first-fetch window.
+    Pages are followed until `limit` incidents are picked; emitted numbers are skipped and never
+    count against the limit. The high-water mark moves only when every incident behind the cursor
+    was read; otherwise the next run reads them again (the bitmap drops the repeats).
     """
     emitted = EmittedSet(state.floor, state.emitted)
     skipped: dict[str, str] = {}
@@ -3202,66 +3090,87 @@ def select_incidents(client: Client, settings: Settings, state: FetchState, now:
     picked: list[dict[str, Any]] = []
     overlap = max(settings.look_back, MIN_OVERLAP)
     window_start = parse_time(state.window_start) or now - settings.first_fetch
-    modified_since = state.modified_since
-
     horizon_start = max(window_start, now - max(settings.escalation_horizon, 2 * overlap))
-    if state.cursor > state.floor:
-        since = (parse_time(state.modified_since) or now) - overlap
-        query = fetch_filter(settings, f"properties/incidentNumber gt {state.floor}",
-                             f"properties/incidentNumber le {state.cursor}",
-                             f"properties/lastModifiedTimeUtc ge {iso_z(since)}",
-                             f"properties/createdTimeUtc ge {iso_z(horizon_start)}")
-        newest, truncated = state.modified_since, False
-        pages = client.iter_incident_pages(query, "properties/lastModifiedTimeUtc asc", lambda: PAGE_MAX)
-        for page in _fetchable(pages, skipped):
-            for incident in page:
-                if _number(incident) in emitted:
-                    newest = max(newest, _modified(incident), key=_time_key)
-                    continue
-                if len(picked) == budget:
-                    truncated = True
-                    break
-                picked.append(incident)
-                emitted.add(_number(incident))
-                newest = max(newest, _modified(incident), key=_time_key)
-            if truncated:
-                break
-        # Truncated: resume at the last incident handed over (inclusive; the bitmap drops repeats).
-        modified_since = _modified(picked[-1]) if truncated else newest
-    escalated = len(picked)
+    late = _late_ranges(emitted, max(state.cursor - NUMBER_OVERLAP, state.floor), state.cursor)
+    since = (parse_time(state.modified_since) or now) - overlap
+    query = fetch_filter(settings, _selection(state, window_start, horizon_start, since, late))
+
+    rereads = sum(1 for low, high in late for n in range(low, high + 1) if n in emitted)
+    newest, behind_done, listing_ended, last_read = state.modified_since, state.cursor == state.floor, True, 0
+    behind_read = 0
+
+    def page_size() -> int:
+        if not last_read:  # the first page: the budget, plus the emitted incidents it may read again
+            return min(PAGE_MAX, budget + rereads + state.behind_read + REREAD_SLACK)
+        return PAGE_MAX if last_read <= state.cursor else min(PAGE_MAX, budget - len(picked))
 
     cursor = state.cursor
-    if len(picked) < budget:
-        lowest = max(state.cursor - NUMBER_OVERLAP, state.floor)
-        query = fetch_filter(settings, f"properties/incidentNumber gt {lowest}",
-                             f"properties/createdTimeUtc ge {iso_z(window_start)}")
-        overlap_left = state.cursor - lowest
-        pages = client.iter_incident_pages(query, "properties/incidentNumber asc",
-                                           lambda: min(PAGE_MAX, budget - len(picked) + overlap_left))
-        for page in _fetchable(pages, skipped):
-            for incident in page:
-                if len(picked) == budget:
-                    break
-                number = _number(incident)
-                cursor = max(cursor, number)
-                # Below the old cursor only late arrivals count, and only inside the horizon
-                # (pass 1's rule), so the overlap never revives an old escalation.
-                late_but_old = number <= state.cursor and _created(incident) < horizon_start
-                if number not in emitted and not late_but_old:
-                    picked.append(incident)
-                    emitted.add(number)
-            if len(picked) >= budget:
+    pages = client.iter_incident_pages(query, "properties/incidentNumber asc", page_size)
+    for page in _fetchable(pages, skipped):
+        for incident in page:
+            number = _number(incident)
+            behind_done = behind_done or number > state.cursor
+            if len(picked) == budget:
                 break
+            last_read = number
+            if number <= state.cursor:
+                behind_read += 1
+                newest = max(newest, _modified(incident), key=_time_key)
+                # The server filtered behind the cursor by the horizon; a record outside it is not revived.
+                if number in emitted or _created(incident) < horizon_start:
+                    continue
+            else:
+                cursor = number
+            picked.append(incident)
+            emitted.add(number)
+        if len(picked) == budget:
+            listing_ended = False
+            break
+    behind_done = behind_done or listing_ended
+    escalated = sum(1 for incident in picked if _number(incident) <= state.cursor)
 
     marks = _update_marks(state.marks, picked, cursor)
     floor = max([state.floor] + [n for n, minute in marks
                                  if minute * 60 < (now - settings.escalation_horizon - PRUNE_MARGIN).timestamp()])
     emitted.raise_floor(min(floor, cursor))
     next_state = FetchState(window_start=state.window_start, cursor=cursor, floor=emitted.floor,
-                            modified_since=modified_since, emitted=emitted.encode(),
-                            marks=[m for m in marks if m[0] > emitted.floor])
+                            modified_since=newest if behind_done else state.modified_since,
+                            emitted=emitted.encode(), marks=[m for m in marks if m[0] > emitted.floor],
+                            behind_read=behind_read)
     return FetchResult(picked, next_state, escalated=escalated, new=len(picked) - escalated,
                        skipped=list(skipped.values()))
+
+
+def _selection(state: FetchState, window_start: datetime, horizon_start: datetime, since: datetime,
+               late: list[tuple[int, int]]) -> str:
+    """The filter clause that selects new incidents and, behind the cursor, escalations and late arrivals."""
+    number = "properties/incidentNumber"
+    new = f"({number} gt {state.cursor} and properties/createdTimeUtc ge {iso_z(window_start)})"
+    if state.cursor == state.floor:
+        return new
+    changed = f"({number} gt {state.floor} and {number} le {state.cursor} and properties/lastModifiedTimeUtc ge " \
+              f"{iso_z(since)})"
+    unseen = [f"{number} eq {low}" if low == high else f"({number} ge {low} and {number} le {high})"
+              for low, high in late]
+    behind = f"(properties/createdTimeUtc ge {iso_z(horizon_start)} and ({' or '.join([changed, *unseen])}))"
+    return f"({new} or {behind})"
+
+
+def _late_ranges(emitted: EmittedSet, low: int, high: int) -> list[tuple[int, int]]:
+    """The numbers in (low, high] never emitted, as at most MAX_LATE_RANGES inclusive ranges (where
+    there would be more, the ranges closest together are joined: the bitmap drops what they add)."""
+    ranges: list[list[int]] = []
+    for number in range(low + 1, high + 1):
+        if number in emitted:
+            continue
+        if ranges and ranges[-1][1] == number - 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    while len(ranges) > MAX_LATE_RANGES:
+        closest = min(range(len(ranges) - 1), key=lambda i: ranges[i + 1][0] - ranges[i][1])
+        ranges[closest][1] = ranges.pop(closest + 1)[1]
+    return [(first, last) for first, last in ranges]
 
 
 def _time_key(value: str) -> datetime:
@@ -3290,21 +3199,41 @@ ENRICHMENTS: dict[str, Callable[[Client, str], list[Any]]] = {
 }
 
 
+class Pacer:
+    """A token bucket shared by threads: `wait()` returns when one more call fits the rate."""
+
+    def __init__(self, burst: int, rate: float, now: Callable[[], float], sleep: Callable[[float], None]):
+        self._burst, self._rate, self._now, self._sleep = burst, rate, now, sleep
+        self._tokens, self._updated = float(burst), now()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:  # take a token now; a caller that took one on credit sleeps until it is earned
+            moment = self._now()
+            self._tokens = min(float(self._burst), self._tokens + (moment - self._updated) * self._rate) - 1
+            self._updated = moment
+            delay = -self._tokens / self._rate
+        if delay > 0:
+            self._sleep(delay)
+
+
 def enrich(client: Client, incidents: list[dict[str, Any]], kinds: tuple[str, ...]
            ) -> list[dict[str, Any]]:
     """For each incident, {"alerts": [...], ...} plus "enrichment_errors" for what failed.
 
-    Runs with bounded concurrency; every call goes through the transport, so throttling is
-    honoured per call. A failed enrichment never drops the incident.
+    Runs with bounded concurrency, paced below ARM's read limit; every call goes through the
+    transport, so a 429 is still honoured per call. A failed enrichment never drops the incident.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     jobs = [(i, kind) for i in range(len(incidents)) for kind in kinds]
     extras: list[dict[str, Any]] = [{} for _ in incidents]
+    pacer = Pacer(ENRICH_BURST, ENRICH_RATE, client.transport.retry.now, client.transport.retry.sleep)
 
     def run(job: tuple[int, str]) -> tuple[int, str, Any, str | None]:
         index, kind = job
         try:
+            pacer.wait()
             return index, kind, ENRICHMENTS[kind](client, safe_id(incidents[index].get("name"))), None
         except SentinelError as exc:
             return index, kind, [], str(exc)
@@ -3398,8 +3327,6 @@ CLOSE_REASON_OF = {"Undetermined": "Other", "TruePositive": "Resolved", "BenignP
                    "FalsePositive": "False Positive"}
 CLASSIFICATION_OF = {"Resolved": "TruePositive", "False Positive": "FalsePositive", "Duplicate": "Undetermined",
                      "Other": "Undetermined"}  # platform close reasons that no outgoing mapper translated
-REASONS_FOR = {"TruePositive": ("SuspiciousActivity",), "BenignPositive": ("SuspiciousButExpected",),
-               "FalsePositive": ("InaccurateData", "IncorrectAlertLogic"), "Undetermined": ()}
 SEVERITY_OF_LEVEL = {0: "Informational", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "High"}
 PLATFORM_ACTIVE, PLATFORM_DONE = 1, 2  # IncidentStatus
 REDIRECTED = "redirected"  # the label the Defender portal gives an incident it merged into another
@@ -3437,7 +3364,7 @@ def mirror_failure(exc: SentinelError, skip: bool = False) -> SentinelError:
 def is_merged(props: dict[str, Any]) -> bool:
     """Closed by the Defender portal's merge: status Closed with the "Redirected" label."""
     labels = {str(label.get("labelName") or "").lower() for label in _objs(props.get("labels"))}
-    return props.get("status") == Status.CLOSED.value and REDIRECTED in labels
+    return props.get("status") == Status.Closed.value and REDIRECTED in labels
 
 
 def own_comment_prefix(instance: str) -> str:
@@ -3495,9 +3422,9 @@ def remote_data(client: Client, settings: Settings, incident_id: str, since: dat
     entries = [comment_entry(c, incident_id) for c in comments
                if not str(c.get("name") or "").startswith(own_comment_prefix(instance))
                and (parse_time(_obj(c.get("properties")).get("createdTimeUtc")) or EPOCH) > since]
-    if props.get("status") == Status.CLOSED.value and settings.close_incident:
+    if props.get("status") == Status.Closed.value and settings.close_incident:
         entries.append(close_entry(props, comments))
-    elif props.get("status") in (Status.NEW.value, Status.ACTIVE.value):
+    elif props.get("status") in (Status.New.value, Status.Active.value):
         entries.append({"Type": 1, "ContentsFormat": "json", "Contents": {"dbotIncidentReopen": True}})
     return [mirrored, *entries]
 
@@ -3527,22 +3454,14 @@ def close_entry(props: dict[str, Any], comments: list[dict[str, Any]]) -> dict[s
             "Contents": {"dbotIncidentClose": True, "closeReason": reason, "closeNotes": notes}}
 
 
-def _json_arg(kind: type) -> Callable[[Any], Any]:
-    """The value itself or its JSON text (empty = an empty one; one entry object = a list of it)."""
-    def parse(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value) if value.strip() else None
-            except ValueError:
-                raise ValueError(f"must be a JSON {'object' if kind is dict else 'list'}") from None
-        return kind() if value is None else [value] if kind is list and isinstance(value, dict) else value
-    return parse
+PlatformObject = Annotated[dict[str, Any], BeforeValidator(lambda v: json_arg(v, lenient=True))]
+PlatformList = Annotated[list[Any], BeforeValidator(lambda v: json_arg(v, list, lenient=True))]
 
 
 class UpdateRemoteArgs(ArgsModel):
-    data: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
-    delta: Annotated[dict[str, Any], BeforeValidator(_json_arg(dict))] = Field(default_factory=dict)
-    entries: Annotated[list[Any], BeforeValidator(_json_arg(list))] = Field(default_factory=list)
+    data: PlatformObject = Field(default_factory=dict)
+    delta: PlatformObject = Field(default_factory=dict)
+    entries: PlatformList = Field(default_factory=list)
     incidentChanged: Flag = False
     remoteId: SafeId
     status: int = 0
@@ -3595,13 +3514,11 @@ def delta_changes(a: UpdateRemoteArgs, settings: Settings, log: Callable[[str], 
         props = {**{k: v for k, v in current.items() if k in WRITABLE_INCIDENT_PROPERTIES}, **simple}
         if owner is not None:
             props["owner"] = owner
-        labels = _objs(props.get("labels"))
-        new = [t for t in dict.fromkeys(tags) if t not in {label.get("labelName") for label in labels}]
-        props["labels"] = labels + [{"labelName": t, "labelType": "User"} for t in new]
+        props["labels"] = with_user_labels(props.get("labels"), tags)
         if closing:
             props.update(closing_properties(a))
-        elif reopening and props.get("status") == Status.CLOSED.value:
-            props["status"] = Status.ACTIVE.value
+        elif reopening and props.get("status") == Status.Closed.value:
+            props["status"] = Status.Active.value
             for key in ("classification", "classificationReason", "classificationComment"):
                 props.pop(key, None)
         return props
@@ -3616,11 +3533,11 @@ def closing_properties(a: UpdateRemoteArgs) -> dict[str, Any]:
 
     classification = CLASSIFICATION_OF.get(given("classification"), given("classification"))
     if classification not in REASONS_FOR:
-        classification = Classification.UNDETERMINED.value
+        classification = Classification.Undetermined.value
     reasons = [r for r in (a.delta.get("classificationReason"), a.data.get("classificationReason"))
                if r in REASONS_FOR[classification]]
     reason = reasons[0] if reasons else DEFAULT_CLASSIFICATION_REASON.get(classification)
-    closed = {"status": Status.CLOSED.value, "classification": classification,
+    closed = {"status": Status.Closed.value, "classification": classification,
               "classificationComment": given("classificationComment") or "Closed in Cortex XSOAR."}
     return {**closed, "classificationReason": reason} if reason else closed
 
@@ -3638,7 +3555,7 @@ DELTA_FIELDS: dict[str, Callable[[Any], Any]] = {  # delta key -> its Sentinel v
     "title": lambda v: v.strip() or None if isinstance(v, str) else None,
     "description": lambda v: v if isinstance(v, str) else None,
     "severity": _severity_name,
-    "status": lambda v: v if v in (Status.NEW.value, Status.ACTIVE.value) else None,
+    "status": lambda v: v if v in (Status.New.value, Status.Active.value) else None,
     "firstActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
     "lastActivityTimeUtc": lambda v: iso_z(parse_time(v)) if parse_time(v) else None,
 }
@@ -3680,21 +3597,18 @@ def get_mapping_fields_command(run: Run, args: dict[str, Any]) -> dict[str, Any]
 
 @command("test-module", workspace=False)
 def test_module_command(run: Run, args: dict[str, Any]) -> str:
-    return test_module(run.client, run.settings, run.now())
-
-
-def test_module(client: Client, settings: Settings, now: datetime) -> str:
     """Sign in and read one incident; with fetching on, also run a dry fetch (nothing emitted)."""
-    client.list_incidents(1)
-    if settings.is_fetch:
-        dry = settings.model_copy(update={"fetch_limit": 1})
-        select_incidents(client, dry, initial_state({}, dry, now), now)
+    now = run.now()
+    run.client.list_incidents(1)
+    if run.settings.is_fetch:
+        dry = run.settings.model_copy(update={"fetch_limit": 1})
+        select_incidents(run.client, dry, initial_state({}, dry, now), now)
     return "ok"
 
 
 @command("azure-sentinel-auth-reset", workspace=False)
 def auth_reset_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    reset_tokens(run.context)
+    run.context.pop(Credential.CONTEXT_KEY, None)
     return note({}, "Authorization was reset successfully: the cached access tokens were removed and new ones "
                     "will be requested on the next command.")
 
@@ -3705,11 +3619,8 @@ def auth_reset_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
 
 
 class Redactor:
-    """Masks every known secret (client secret, private key, tokens) in text bound for logs or entries.
-
-    `dynamic` returns secrets that appear during the run (access tokens once they are acquired).
-    Anything shaped like a JWT or an `access_token` JSON value is masked too, known or not.
-    """
+    """Masks every known secret in text bound for logs or entries: the given ones, those `dynamic` returns
+    (tokens acquired during the run), and anything shaped like a JWT, a bearer token or an access_token value."""
 
     PATTERNS = (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
                 re.compile(r'(?<="access_token":)\s*"[^"]*"'), re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]{8,}"))
@@ -3730,8 +3641,7 @@ class Redactor:
 
 
 def _cached_tokens(context: dict[str, Any]) -> list[str]:
-    tokens = context.get(Credential.CONTEXT_KEY)
-    entries = tokens.values() if isinstance(tokens, dict) else []
+    entries = _obj(context.get(Credential.CONTEXT_KEY)).values()
     return [str(e.get("access_token")) for e in entries if isinstance(e, dict) and e.get("access_token")]
 
 
@@ -3739,8 +3649,7 @@ LIBRARY_LOGGERS = ("msal", "urllib3")
 
 
 class _LogBridge(logging.Handler):
-    """Library log records (MSAL, urllib3) as lines of the integration's redacted debug log:
-    never on stderr, never with a traceback."""
+    """Library log records (MSAL, urllib3) as one line each of the redacted debug log (no stderr, no traceback)."""
 
     bridge = True
 
@@ -3777,12 +3686,10 @@ def build_run(params: dict[str, Any], args: dict[str, Any], command: str, contex
         return (overrides and str(args.get(arg) or "").strip()) or default
 
     client = Client(transport, chosen("subscription_id", settings.subscription_id),
-                    chosen("resource_group_name", settings.resource_group), chosen("workspace_name", settings.workspace))
-    return Run(settings=settings, client=client, context=context, now=lambda: datetime.fromtimestamp(now(), timezone.utc))
-
-
-def _platform_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+                    chosen("resource_group_name", settings.resource_group),
+                    chosen("workspace_name", settings.workspace))
+    return Run(settings=settings, client=client, context=context,
+               now=lambda: datetime.fromtimestamp(now(), timezone.utc))
 
 
 def main() -> None:
@@ -3791,9 +3698,9 @@ def main() -> None:
     redact = Redactor([])
     try:
         command = str(demisto.command() or "")
-        params = _platform_dict(demisto.params())
-        args = _platform_dict(demisto.args())
-        context = _platform_dict(demisto.getIntegrationContext())  # a malformed context is ignored
+        params = _obj(demisto.params())
+        args = _obj(demisto.args())
+        context = _obj(demisto.getIntegrationContext())  # a malformed context is ignored
         before = json.dumps(context, sort_keys=True, default=str)
         redact = Redactor([_secret_of(params.get("credentials")), _secret_of(params.get("creds_certificate")),
                            _secret_of(params.get("private_key"))], dynamic=lambda: _cached_tokens(context))

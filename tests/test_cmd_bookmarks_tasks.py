@@ -85,15 +85,15 @@ def _bookmark(name: str) -> dict:
     return {"name": name, "properties": {"displayName": name, "query": "q"}}
 
 
-def test_list_bookmarks_follows_pages_without_a_page_size_and_keeps_the_last_page_whole(m):
+def test_list_bookmarks_follows_pages_without_a_page_size_and_continues_inside_a_cut_page(m):
     """Given bookmarks on pages of two (the API takes no $top), when list-bookmarks runs with limit 3, then it
-    reads two pages and returns both whole (continuing from the nextLink then skips nothing), without $top."""
+    reads two pages, returns 3, and its link continues inside the second page (nothing skipped), without $top."""
     second, third = f"{WS_URL}/bookmarks?$skipToken=2", f"{WS_URL}/bookmarks?$skipToken=4"
     m.get(f"{WS_URL}/bookmarks", [{"json": {"value": [_bookmark("b1"), _bookmark("b2")], "nextLink": second}},
                                   {"json": {"value": [_bookmark("b3"), _bookmark("b4")], "nextLink": third}}])
     entry = only_entry(run("azure-sentinel-list-bookmarks", {"limit": "3"}))
-    assert [r["ID"] for r in context_value(entry, "AzureSentinel.Bookmark(")] == ["b1", "b2", "b3", "b4"]
-    assert context_value(entry, "AzureSentinel.NextLink(")["URL"] == third
+    assert [r["ID"] for r in context_value(entry, "AzureSentinel.Bookmark(")] == ["b1", "b2", "b3"]
+    assert context_value(entry, "AzureSentinel.NextLink(")["URL"] == f"{second}#skip=1"
     assert all("$top" not in query(r) for r in arm_requests(m))
     assert query(arm_requests(m)[1])["$skipToken"] == "2"
 

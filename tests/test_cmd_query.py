@@ -120,14 +120,17 @@ def test_a_bad_tag_is_refused(m, tag):
     assert "tag" in message and arm_requests(m) == []
 
 
-def test_subscriptions_come_in_whole_pages(m):
-    """Given a page of 3 subscriptions and limit 2, then all 3 come back (nothing is skipped when continuing)."""
-    page = load_json("subscriptions_list.json")["value"] * 3
-    m.get(f"{ARM}/subscriptions", json={"value": page, "nextLink": f"{ARM}/subscriptions?$skipToken=2"})
+def test_subscriptions_stop_at_the_limit_without_losing_the_rest_of_a_page(m):
+    """Given a page of 3 subscriptions (the API takes no $top) and limit 2, then 2 come back and the link
+    continues with the third."""
+    page = [{**load_json("subscriptions_list.json")["value"][0], "subscriptionId": f"s{n}"} for n in range(3)]
+    m.get(f"{ARM}/subscriptions", json={"value": page})
     entry = only_entry(run("azure-sentinel-subscriptions-list", {"limit": "2"}))
-    assert len(context_value(entry, "AzureSentinel.Subscription(")) == 3
+    assert [s["subscriptionId"] for s in context_value(entry, "AzureSentinel.Subscription(")] == ["s0", "s1"]
     assert "$top" not in m.last_request.qs and m.last_request.qs["api-version"] == ["2020-01-01"]
-    assert context_value(entry, "AzureSentinel.NextLink")["URL"].endswith("$skipToken=2")
+    link = context_value(entry, "AzureSentinel.NextLink")["URL"]
+    rest = only_entry(run("azure-sentinel-subscriptions-list", {"next_link": link}))
+    assert [s["subscriptionId"] for s in context_value(rest, "AzureSentinel.Subscription(")] == ["s2"]
 
 
 def test_run_query_through_the_cli_against_the_emulator(tmp_path, monkeypatch, capsys):

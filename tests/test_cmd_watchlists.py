@@ -41,18 +41,24 @@ def test_list_by_alias_returns_that_watchlist(m):
                    "Alias": "highValueAsset", "Label": ["Tag1", "Tag2"], "ItemsSearchKey": "header1"}
 
 
-def test_list_follows_pages_until_the_limit_in_whole_pages(m):
-    """Given watchlists over three pages of two, when 3 are asked for, then two pages are read and returned
-    whole (the API takes no $top, so cutting a page would lose its rest), with the link to the third."""
-    item = load_json("watchlist_get.json")
+def test_list_stops_at_the_limit_and_continues_inside_the_page(m):
+    """Given watchlists over pages of two (the API takes no $top), when 3 are asked for, then 3 come back with a
+    link that continues inside the second page; passed back, it returns the rest with nothing skipped."""
+    items = [{**load_json("watchlist_get.json"), "name": f"w{n}"} for n in range(5)]
     m.get(f"{WS_URL}/watchlists", [
-        {"json": {"value": [item, item], "nextLink": f"{WS_URL}/watchlists?$skipToken=p2"}},
-        {"json": {"value": [item, item], "nextLink": f"{WS_URL}/watchlists?$skipToken=p3"}},
-        {"json": {"value": [item]}}])
-    entry = only_entry(run("azure-sentinel-list-watchlists", {"limit": "3"}))
-    assert len(context_value(entry, "AzureSentinel.Watchlist(")) == 4
-    assert context_value(entry, "AzureSentinel.NextLink")["URL"].endswith("$skipToken=p3")
-    assert [r.qs.get("$top") for r in arm_requests(m)] == [None, None]
+        {"json": {"value": items[0:2], "nextLink": f"{WS_URL}/watchlists?$skipToken=p2"}},
+        {"json": {"value": items[2:4], "nextLink": f"{WS_URL}/watchlists?$skipToken=p3"}},
+        {"json": {"value": items[2:4], "nextLink": f"{WS_URL}/watchlists?$skipToken=p3"}},
+        {"json": {"value": items[4:]}}])
+    first = only_entry(run("azure-sentinel-list-watchlists", {"limit": "3"}))
+    link = context_value(first, "AzureSentinel.NextLink")["URL"]
+    assert [w["Name"] for w in context_value(first, "AzureSentinel.Watchlist(")] == ["w0", "w1", "w2"]
+    assert link.endswith("$skipToken=p2#skip=1")
+    second = only_entry(run("azure-sentinel-list-watchlists", {"limit": "10", "next_link": link}))
+    assert [w["Name"] for w in context_value(second, "AzureSentinel.Watchlist(")] == ["w3", "w4"]
+    assert "AzureSentinel.NextLink" not in str(second["EntryContext"])
+    assert [r.qs.get("$top") for r in arm_requests(m)] == [None] * 4
+    assert all("skip=" not in r.url for r in arm_requests(m))  # the continuation is ours, never sent
 
 
 def test_create_sends_the_csv_and_the_etag_of_an_existing_watchlist(m, tmp_path):

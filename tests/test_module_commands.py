@@ -117,6 +117,13 @@ def test_create_incident(m):
     assert context_value(entry, INCIDENT_PREFIX)["ID"] == created["name"]
 
 
+def test_create_incident_sends_a_label_given_twice_once(m):
+    """Given the same label twice, when create-incident runs, then the incident gets that label once."""
+    put = m.put(requests_mock.ANY, json=load_json("incident_create.json"))
+    only_entry(run("azure-sentinel-create-incident", {"title": "t", "status": "New", "labels": "a,a"}))
+    assert put.last_request.json()["properties"]["labels"] == [{"labelName": "a", "labelType": "User"}]
+
+
 def test_create_incident_ignores_workspace_override_args(m):
     """Given subscription_id (which create-incident does not take), when it runs, then the instance's is used."""
     m.put(requests_mock.ANY, json=load_json("incident_create.json"))

@@ -72,6 +72,19 @@ def test_limit_spanning_pages_returns_exactly_limit_and_a_next_link(m):
     assert next_link["URL"].startswith(f"{WS_URL}/incidents?") and "skipToken=120" in next_link["URL"]
 
 
+@pytest.mark.parametrize("command, path, args", [
+    pytest.param("azure-sentinel-list-incidents", "incidents", {}, id="incidents"),
+    pytest.param("azure-sentinel-list-incident-comments", f"incidents/{INCIDENT_ID}/comments",
+                 {"incident_id": INCIDENT_ID}, id="comments"),
+])
+def test_an_empty_limit_is_the_default_of_50(m, command, path, args):
+    """Given limit="" (an empty argument, which every other argument treats as absent), when a list command
+    runs, then it asks for the default 50, as the resource group and subscription lists already did."""
+    m.get(f"{WS_URL}/{path}", json={"value": []})
+    only_entry(run(command, {**args, "limit": ""}))
+    assert [query(r)["$top"] for r in arm_requests(m)] == ["50"]
+
+
 def test_no_next_link_when_everything_was_returned(m):
     """Given exactly `limit` incidents in total, when list-incidents runs, then no NextLink is set."""
     m.get(f"{WS_URL}/incidents", json=IncidentPages(100))

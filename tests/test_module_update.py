@@ -140,6 +140,13 @@ def test_labels_are_added_to_existing_ones_without_duplicates(m):
     assert [label["Name"] for label in row["Label"]] == ["phishing", "auto", "vip"]
 
 
+def test_a_label_given_twice_is_added_once(m):
+    """Given an incident without labels, when the same label is given twice, then the PUT adds it once."""
+    store = IncidentStore(incident(labels=[])).mount(m)
+    only_entry(update(labels="vip,vip"))
+    assert store.puts[-1]["properties"]["labels"] == [{"labelName": "vip", "labelType": "User"}]
+
+
 def test_unassign_clears_the_owner(m):
     """Given an assigned incident, when unassign=true, then the PUT sends an empty owner."""
     store = IncidentStore(incident(owner={"email": "a@b.c", "objectId": "o1", "assignedTo": "A"})).mount(m)
