@@ -1,8 +1,8 @@
-"""Pinned contract: fetch-incidents' lastRun, stats, escalation pass, checkpoints and enrichment, literally.
+"""Pinned contract: fetch-incidents' lastRun, stats, the one listing, checkpoints and enrichment, literally.
 
-The incident list is answered by a small stand-in (requests-mock) that reads the two passes' queries:
-the escalation pass (ordered by lastModifiedTimeUtc) gets the numbers in (floor, cursor], the
-new-incident pass (ordered by incidentNumber) the numbers above its `incidentNumber gt` bound.
+The incident list is answered by a small stand-in (requests-mock) that evaluates the fetch's $filter and
+$orderby with the emulator's OData evaluator and cuts at $top, so each test states what arrives and what
+lastRun records for a given set of incidents, not how the filter is spelled (except where it says so).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 import requests_mock
 
 from module_helpers import WS_URL, arm_requests, base_params, incident, mock_login, query, run
+from sentinel_emulator import odata
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -34,7 +35,7 @@ def bitmap(*offsets: int) -> str:
 
 
 class Sentinel:
-    """The incident list of one workspace, answering the fetch's two passes."""
+    """The incident list of one workspace: filtered, ordered and cut at $top like Sentinel's."""
 
     def __init__(self, m):
         self.incidents: dict[int, dict[str, Any]] = {}
@@ -50,14 +51,10 @@ class Sentinel:
     def _answer(self, request, _context):
         q = query(request)
         self.queries.append(q)
-        text = q["$filter"]
-        bounds = dict(re.findall(r"properties/incidentNumber (gt|le) (\d+)", text))
-        since = dict(re.findall(r"properties/(createdTimeUtc|lastModifiedTimeUtc) ge (\S+)", text))
-        items = [self.incidents[n] for n in sorted(self.incidents)
-                 if int(bounds["gt"]) < n <= int(bounds.get("le", 10**9))
-                 and all(_time(self.incidents[n]["properties"][key]) >= _time(value) for key, value in since.items())]
-        if q["$orderby"] == "properties/lastModifiedTimeUtc asc":
-            items.sort(key=lambda i: i["properties"]["lastModifiedTimeUtc"])
+        keep = odata.parse_filter(q["$filter"])
+        items = [self.incidents[n] for n in sorted(self.incidents) if keep(self.incidents[n])]
+        (key,) = odata.parse_orderby(q["$orderby"])
+        items.sort(key=lambda i: odata.default_resolver(i, key.path), reverse=key.descending)
         return {"value": items[:int(q["$top"])]}
 
 
@@ -129,45 +126,70 @@ def test_a_first_fetch_hands_over_the_platform_fields_and_a_small_state(m):
     assert stats["new"] == 2 and stats["escalated"] == 0
 
 
-# -- the escalation pass -----------------------------------------------------------------------
+# -- behind the cursor: escalations and late arrivals ---------------------------------------------
 
 
-def test_the_escalation_pass_at_limit_1_resumes_from_the_incident_it_handed_over(m):
+def test_escalations_at_limit_1_arrive_one_per_run_and_the_mark_moves_once_all_were_read(m):
     """Given numbers 9 and 10 below the cursor were never emitted and were modified 2 h and 1 h ago, when
-    fetch runs with limit 1, then 9 arrives and the high-water mark is 9's modified time; the next run
-    hands over 10 and moves the mark to 10's modified time."""
+    fetch runs three times with limit 1, then 9 arrives, then 10, then nothing; the high-water mark stays
+    until a run has read everything behind the cursor, then becomes 10's modified time."""
     sentinel = Sentinel(m)
     t9, t10 = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
     sentinel.add(9, NOW - timedelta(days=1), modified=t9, status="Active")
     sentinel.add(10, NOW - timedelta(days=1), modified=t10, status="Active")
-    incidents, last_run, stats = fetch(state(cursor=10, floor=8, modified_since=NOW - timedelta(hours=3)), limit="1")
+    start = state(cursor=10, floor=8, modified_since=NOW - timedelta(hours=3))
+    incidents, last_run, stats = fetch(start, limit="1")
     assert numbers(incidents) == [9] and stats["escalated"] == 1 and stats["new"] == 0
     assert as_lists(last_run) == {"version": 1, "window_start": "2020-01-01T00:00:00.000000Z", "cursor": 10,
-                                  "floor": 8, "modified_since": stamp(t9), "emitted": bitmap(0), "marks": []}
-    assert len(sentinel.queries) == 1, "with the limit reached, the new-incident pass is not run"
+                                  "floor": 8, "modified_since": start["modified_since"], "emitted": bitmap(0),
+                                  "marks": [], "behind_read": 1}
+    assert len(sentinel.queries) == 1, "one listing per run"
 
-    incidents, last_run, stats = fetch(last_run, limit="1")
+    incidents, last_run, _ = fetch(last_run, limit="1")
     assert numbers(incidents) == [10]
-    assert last_run["modified_since"] == stamp(t10) and last_run["emitted"] == bitmap(0, 1)
+    assert last_run["modified_since"] == start["modified_since"] and last_run["emitted"] == bitmap(0, 1)
+
+    incidents, last_run, _ = fetch(last_run, limit="1")
+    assert numbers(incidents) == [] and last_run["modified_since"] == stamp(t10) and last_run["behind_read"] == 2
 
 
-def test_the_escalation_query_reads_back_15_minutes_and_stays_inside_the_horizon(m):
-    """Given a state with cursor 10, floor 8 and a mark 3 h ago, when fetch runs, then the escalation
-    query asks for numbers 9..10 modified since 15 minutes before the mark, created within 7 days."""
+def test_the_listing_selects_new_escalated_and_late_incidents_in_one_filter(m):
+    """Given a state with cursor 10, floor 8 and a mark 3 h ago, when fetch runs, then its one request asks,
+    in number order, for numbers above 10 created since the window start, or, created within the 7-day
+    horizon, numbers 9..10 modified since 15 minutes before the mark or never emitted (9..10)."""
     sentinel = Sentinel(m)
     mark = NOW - timedelta(hours=3)
     fetch(state(cursor=10, floor=8, modified_since=mark))
-    first = sentinel.queries[0]["$filter"]
+    (sent,) = sentinel.queries
     since = (mark - timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    assert first.startswith(f"properties/incidentNumber gt 8 and properties/incidentNumber le 10 and "
-                            f"properties/lastModifiedTimeUtc ge {since} and properties/createdTimeUtc ge ")
-    horizon = datetime.strptime(first.rsplit("createdTimeUtc ge ", 1)[1], "%Y-%m-%dT%H:%M:%S.%fZ")
-    assert abs(horizon.replace(tzinfo=timezone.utc) - (datetime.now(timezone.utc) - timedelta(days=7))) < \
-        timedelta(minutes=1)
-    assert sentinel.queries[0]["$top"] == "1000"
-    second = sentinel.queries[1]
-    assert second["$filter"].startswith("properties/incidentNumber gt 8 and properties/createdTimeUtc ge ")
-    assert second["$top"] == "52", "the limit (50) plus the numbers re-read below the cursor (2)"
+    pattern = (r"\(\(properties/incidentNumber gt 10 and properties/createdTimeUtc ge 2020-01-01T00:00:00.000000Z\)"
+               r" or \(properties/createdTimeUtc ge (\S+) and \(\(properties/incidentNumber gt 8 and "
+               r"properties/incidentNumber le 10 and properties/lastModifiedTimeUtc ge " + re.escape(since) +
+               r"\) or \(properties/incidentNumber ge 9 and properties/incidentNumber le 10\)\)\)\)")
+    match = re.fullmatch(pattern, sent["$filter"])
+    assert match, sent["$filter"]
+    horizon = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    assert abs(horizon - (datetime.now(timezone.utc) - timedelta(days=7))) < timedelta(minutes=1)
+    assert sent["$orderby"] == "properties/incidentNumber asc"
+    assert sent["$top"] == "100", "the limit (50) plus 50 of room for incidents behind the cursor"
+
+
+def test_a_single_late_number_is_named_alone_and_the_first_page_grows_by_what_was_read_behind(m):
+    """Given 9 was emitted and 10 was not, and the last run read 30 incidents behind the cursor, when fetch
+    runs, then the late clause names 10 alone and the first page asks for 50 + 30 + 50 incidents."""
+    sentinel = Sentinel(m)
+    fetch({**state(cursor=10, floor=8, modified_since=NOW, emitted=bitmap(0)), "behind_read": 30})
+    (sent,) = sentinel.queries
+    assert sent["$filter"].endswith(" or properties/incidentNumber eq 10)))") and sent["$top"] == "130"
+
+
+def test_without_numbers_behind_the_cursor_only_new_incidents_are_asked_for(m):
+    """Given cursor and floor are both 10, when fetch runs, then the filter asks only for numbers above 10
+    created since the window start."""
+    sentinel = Sentinel(m)
+    fetch(state(cursor=10, floor=10, modified_since=NOW))
+    assert sentinel.queries[0]["$filter"] == (
+        "(properties/incidentNumber gt 10 and properties/createdTimeUtc ge 2020-01-01T00:00:00.000000Z)")
 
 
 def test_an_escalation_older_than_the_horizon_is_not_revived_by_the_overlap(m):
