@@ -242,7 +242,7 @@ def test_an_open_incident_yields_a_reopen_entry(sentinel, status):
     entry (the platform reopens the incident if it was closed) and no close entry."""
     name = sentinel.incident("Open", status=status)
     _, entries = remote_data(sentinel, name, sentinel.now())
-    assert [e["Contents"] for e in reopens(entries)] == [{"dbotIncidentReopen": True}]
+    assert reopens(entries) == [{"Type": 1, "ContentsFormat": "json", "Contents": {"dbotIncidentReopen": True}}]
     assert closes(entries) == []
 
 
@@ -394,6 +394,16 @@ def test_a_tagged_entry_becomes_exactly_one_comment_even_when_sent_twice(sentine
     assert comment["name"].startswith("xsoar-")
 
 
+def test_a_long_entry_becomes_a_comment_of_exactly_30000_characters_ending_with_the_footer(sentinel):
+    """Given a tagged entry of 40,000 characters, when it is mirrored out, then the Sentinel comment is cut to
+    Sentinel's limit of 30,000 characters, the footer that says where it came from kept at its end."""
+    name = sentinel.incident("Long comment")
+    update(sentinel, name, entries=[entry("9@3", "x" * 40000, ["comment"])])
+    (comment,) = sentinel.comments(name)
+    message = comment["properties"]["message"]
+    assert len(message) == 30000 and message.endswith("\n\n(Mirrored from Cortex XSOAR by admin.)")
+
+
 def test_the_comment_tag_param_chooses_the_entries(sentinel):
     """Given comment_tag 'sentinel', then only entries with that tag are mirrored out."""
     name = sentinel.incident("Custom tag")
@@ -442,6 +452,21 @@ def test_a_reopen_in_the_soar_sets_the_sentinel_incident_active(sentinel):
     update(sentinel, name, {"classification": "", "classificationComment": "", "closingUserId": ""}, status=1)
     props = sentinel.props(name)
     assert props["status"] == "Active" and "classification" not in props
+
+
+def test_an_owner_alone_is_written(sentinel):
+    """Given a delta of only the owner, when update-remote-system runs, then Sentinel's owner is set."""
+    name = sentinel.incident("Owner only")
+    update(sentinel, name, {"owner": "dave@contoso.com"})
+    assert sentinel.props(name)["owner"]["email"] == "dave@contoso.com"
+
+
+def test_a_delta_with_nothing_sentinel_keeps_writes_nothing(sentinel):
+    """Given a delta of only fields Sentinel has no place for, when update-remote-system runs, then nothing
+    is written and the result is still the remote incident ID."""
+    name = sentinel.incident("Nothing to write")
+    result = update(sentinel, name, {"customField": "x", "runStatus": "waiting"})
+    assert result.results == [name] and sentinel.writes(name) == []
 
 
 def test_json_strings_and_string_flags_are_accepted(sentinel):

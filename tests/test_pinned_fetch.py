@@ -312,3 +312,77 @@ def test_the_fetched_context_carries_the_official_mapper_fields(m):
         "classificationReason": "SuspiciousActivity", "mirror_direction": "In", "mirror_instance": "local-instance",
         "mirror_tags": ["note"]}
     assert raw["Label"] == [{"Name": "vip", "Type": "User"}] and raw["AssigneeName"] == "Ann"
+
+
+# -- continuing after the official integration -------------------------------------------------
+
+
+@pytest.mark.parametrize("number", [7, "7", " 7 "])
+def test_the_official_incident_number_is_the_cursor_and_the_floor(m, number):
+    """Given the official integration's lastRun with last_incident_number 7 (a number or its text), when our
+    first fetch runs, then 8 arrives and 7 does not: everything up to 7 counts as fetched."""
+    sentinel = Sentinel(m)
+    sentinel.add(7, NOW - timedelta(hours=2))
+    sentinel.add(8, NOW - timedelta(hours=1))
+    incidents, last_run, _ = fetch({"last_fetch_time": stamp(NOW - timedelta(days=1)), "last_incident_number": number})
+    assert numbers(incidents) == [8] and (last_run["cursor"], last_run["floor"]) == (8, 7)
+
+
+def test_the_official_time_cursor_starts_the_window_when_it_never_fetched_by_number(m):
+    """Given the official lastRun with only last_fetch_time (6 hours ago), when our first fetch runs, then
+    incidents created after that time arrive and older ones (inside the 3-day default window) do not."""
+    sentinel = Sentinel(m)
+    sentinel.add(1, NOW - timedelta(hours=12))
+    sentinel.add(2, NOW - timedelta(hours=1))
+    incidents, last_run, _ = fetch({"last_fetch_time": stamp(NOW - timedelta(hours=6)), "last_fetch_ids": []})
+    assert numbers(incidents) == [2]
+    assert last_run["window_start"] == (NOW - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@pytest.mark.parametrize("number", [-1, 1.5, True])
+def test_an_official_incident_number_that_is_not_a_whole_number_is_damage(m, number):
+    """Given the official lastRun with last_incident_number -1, 1.5 or true, then fetch fails with the
+    damaged-state error naming the value, and nothing is handed over."""
+    Sentinel(m).add(1, NOW - timedelta(hours=1))
+    with pytest.raises(Exception) as caught:  # a failed fetch is the one thing main() lets the platform see
+        run("fetch-incidents", params=base_params(isFetch=True), last_run={"last_incident_number": number})
+    assert f"(lastRun) is damaged (last_incident_number {number!r} is not a whole number)" in str(caught.value)
+    assert arm_requests(m) == []
+
+
+# -- the late-arrival numbers and the first page ------------------------------------------------
+
+
+def test_late_arrivals_are_looked_for_in_the_100_numbers_below_the_cursor(m):
+    """Given cursor 150 and nothing emitted above floor 0, when fetch runs, then the late clause names
+    exactly the numbers 51..150."""
+    sentinel = Sentinel(m)
+    fetch(state(cursor=150, floor=0, modified_since=NOW))
+    assert "(properties/incidentNumber ge 51 and properties/incidentNumber le 150)" in sentinel.queries[0]["$filter"]
+    assert "incidentNumber ge 50 " not in sentinel.queries[0]["$filter"]
+
+
+def test_joined_late_ranges_make_room_on_the_first_page_for_the_emitted_numbers_they_hold(m):
+    """Given cursor 20, floor 0 and the even numbers emitted, when fetch runs, then the ten single odd numbers
+    are named in 8 ranges (the first ones joined: 1..5 holds the emitted 2 and 4) and the first page asks
+    for 50 + those 2 + 50."""
+    sentinel = Sentinel(m)
+    fetch(state(cursor=20, floor=0, modified_since=NOW, emitted=bitmap(*range(1, 20, 2))))
+    (sent,) = sentinel.queries
+    assert "(properties/incidentNumber ge 1 and properties/incidentNumber le 5) or properties/incidentNumber eq 7" \
+        in sent["$filter"]
+    assert sent["$filter"].count("properties/incidentNumber eq ") == 7
+    assert sent["$top"] == "102"
+
+
+def test_a_new_mark_is_measured_from_the_latest_mark(m):
+    """Given marks at 7 h and 2 h before an incident's creation, when it is fetched, then no mark is added
+    (the latest mark is less than 6 hours older)."""
+    sentinel = Sentinel(m)
+    created = NOW - timedelta(hours=1)
+    sentinel.add(11, created)
+    minute = int(created.timestamp() // 60)
+    last = state(cursor=10, floor=0, modified_since=NOW, emitted=bitmap(*range(10)),
+                 marks=[(5, minute - 7 * 60), (10, minute - 2 * 60)])
+    _, last_run, _ = fetch(last)
+    assert as_lists(last_run)["marks"] == [[5, minute - 7 * 60], [10, minute - 2 * 60]]

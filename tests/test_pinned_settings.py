@@ -58,6 +58,7 @@ def test_a_balanced_filter_with_parentheses_is_sent_as_one_clause(m, odata_filte
 @pytest.mark.parametrize("odata_filter", [
     pytest.param("properties/title eq 'x') or (true", id="closes-before-it-opens"),
     pytest.param("(properties/title eq 'x'", id="unclosed-parenthesis"),
+    pytest.param("(properties/title eq 'x') and (properties/status eq 'New'", id="second-group-unclosed"),
     pytest.param("properties/title eq 'x''", id="unclosed-quote"),
 ])
 def test_an_unbalanced_filter_is_refused_with_the_fix(m, odata_filter):

@@ -15,11 +15,12 @@ import requests
 import requests_mock
 
 from module_helpers import (
-    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, WS, WS_URL, arm_requests, base_params, load_module, mock_login,
+    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, TENANT, WS, WS_URL, arm_requests, base_params, load_module, mock_login,
     only_error, run,
 )
 
 MOD = load_module()
+MOD_LOGIN = "https://login.microsoftonline.com/" + TENANT
 
 
 class FakeClock:
@@ -340,3 +341,94 @@ def test_requests_carry_the_api_version_and_the_user_agent(m):
     assert request.headers["User-Agent"] == "AzureSentinelConnector/0.1"
     assert request.headers["Accept"] == "application/json"
     assert json.loads(json.dumps(request.timeout)) == [10, 60]
+
+
+# -- sign-in answers and the token cache -------------------------------------------------------
+
+
+def test_a_token_answer_with_a_number_for_the_token_is_named(clock):
+    """Given the token endpoint answers 200 with access_token 12345, when a command signs in, then one error
+    names the problem before MSAL sees the answer."""
+    with requests_mock.Mocker() as m:
+        mock_login(m)
+        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", json={"token_type": "Bearer", "expires_in": 3599, "access_token": 12345})
+        client, _ = client_and_logs(clock)
+        with pytest.raises(MOD.AuthError) as caught:
+            client.transport.request("GET", INCIDENT_URL)
+    assert str(caught.value) == ("The sign-in endpoint login.microsoftonline.com answered HTTP 200 with an access "
+                                 "token that is not a string; check the Azure Cloud (or Authority URL) and the proxy "
+                                 "settings.")
+
+
+def test_a_token_answer_without_a_token_is_named(clock):
+    """Given the token endpoint answers 200 without access_token, when a command signs in, then one error
+    says the sign-in answered without an access token."""
+    with requests_mock.Mocker() as m:
+        mock_login(m)
+        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", json={"token_type": "Bearer", "expires_in": 3599})
+        client, _ = client_and_logs(clock)
+        with pytest.raises(MOD.AuthError) as caught:
+            client.transport.request("GET", INCIDENT_URL)
+    assert str(caught.value).startswith("Sign-in with client secret answered without an access token; check the "
+                                        "Azure Cloud (or Authority URL) and the proxy settings.")
+
+
+def test_a_non_json_token_answer_is_not_quoted(clock):
+    """Given the token endpoint answers 200 with a body that is not JSON (it may carry a token), when a
+    command signs in, then the error names the problem without quoting the body."""
+    with requests_mock.Mocker() as m:
+        mock_login(m)
+        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", text="access_token=abc&token_type=Bearer")
+        client, _ = client_and_logs(clock)
+        with pytest.raises(MOD.AuthError) as caught:
+            client.transport.request("GET", INCIDENT_URL)
+    assert str(caught.value) == ("The sign-in endpoint login.microsoftonline.com answered HTTP 200 with a body that "
+                                 "is not JSON; check the Azure Cloud (or Authority URL) and the proxy settings.")
+
+
+def test_a_failing_token_answer_is_quoted(clock):
+    """Given the token endpoint answers 400 with a body that is not JSON, then the error quotes its start."""
+    with requests_mock.Mocker() as m:
+        mock_login(m)
+        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", status_code=400, text="<html>blocked by proxy</html>")
+        client, _ = client_and_logs(clock)
+        with pytest.raises(MOD.AuthError) as caught:
+            client.transport.request("GET", INCIDENT_URL)
+    assert str(caught.value) == ("The sign-in endpoint login.microsoftonline.com answered HTTP 400 with a body that "
+                                 "is not JSON ('<html>blocked by proxy</html>'); check the Azure Cloud (or Authority "
+                                 "URL) and the proxy settings.")
+
+
+@pytest.mark.parametrize("seconds_left, signs_in", [(300, True), (301, False)])
+def test_a_cached_token_is_used_until_5_minutes_before_it_expires(m, clock, seconds_left, signs_in):
+    """Given a cached token that expires in 300 or 301 seconds, when a command runs, then the 300-second one
+    is replaced by a new sign-in and the 301-second one is used as it is."""
+    m.get(INCIDENT_URL, json={"name": INCIDENT_ID, "properties": {}})
+    settings = MOD.settings_from_params(base_params())
+    session = MOD.new_session(settings)
+    retry = MOD.RetryPolicy(now=clock.now, sleep=clock.sleep, jitter=lambda: 0.5, log=lambda _line: None)
+    context: dict = {}
+    credential = MOD.Credential(settings, session, context, retry=retry, now=clock.now)
+    context["azure_tokens"] = {credential.cache_key: {"access_token": "cached-token",
+                                                      "expires_on": clock.t + seconds_left}}
+    MOD.Client(MOD.Transport(session, credential, ARM, retry), SUB, RG, WS).transport.request("GET", INCIDENT_URL)
+    [request] = arm_requests(m)
+    assert request.headers["Authorization"] == ("Bearer access-token-1" if signs_in else "Bearer cached-token")
+
+
+# -- paging --------------------------------------------------------------------------------------
+
+
+def test_a_listing_that_never_ends_stops_after_exactly_1000_pages(m, clock):
+    """Given a list whose every page links to a new next page, when it is collected, then exactly 1000 pages
+    are read and one error says to narrow the query."""
+    def page(request, _context):
+        number = int(request.qs.get("page", ["0"])[0])
+        return {"value": [], "nextLink": f"{WS_URL}/incidents?api-version=2025-12-01&page={number + 1}"}
+
+    m.get(f"{WS_URL}/incidents", json=page)
+    client, _ = client_and_logs(clock)
+    with pytest.raises(MOD.UnsafeRequestError) as caught:
+        list(client.transport.pages("GET", f"{WS_URL}/incidents"))
+    assert str(caught.value) == "Stopped after 1000 pages; narrow the query with a filter."
+    assert len(arm_requests(m)) == 1000

@@ -332,9 +332,31 @@ class Selector:
             names.add(stmt.name)
         if not names:
             return set()
+        names = self._users_at_import(names, stmt)
         pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
         return {n for n, text in enumerate(self.source_lines, start=1)
                 if n in self.runtime_lines and pattern.search(text)}
+
+    def _users_at_import(self, names: set[str], origin: ast.stmt) -> set[str]:
+        """`names` plus what module-level statements build from them at import (a type alias used in an
+        argument model, a table used in another), transitively: a mutant of `Confidence` is seen by the
+        tests that run the commands whose models use it, not by every test that imports the module."""
+        names = set(names)
+        for _ in range(4):
+            grown = False
+            pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
+            for stmt in self.tree.body:
+                if stmt is origin or isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                defined = _bound_names(stmt) | ({stmt.name} if isinstance(stmt, ast.ClassDef) else set())
+                if defined - names and any(pattern.search(self.source_lines[n - 1])
+                                           for n in range(_first_line(stmt), stmt.end_lineno + 1)
+                                           if n not in self.runtime_lines):
+                    names |= defined
+                    grown = True
+            if not grown:
+                break
+        return names
 
     def _statement_at(self, line: int):
         """The module- or class-level statement holding `line`, and its class (or None)."""
