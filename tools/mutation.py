@@ -21,9 +21,12 @@ How a run works:
    place matters: the tests load AzureSentinel/AzureSentinel.py by path (runpy,
    spec_from_file_location, relative to xsoar_local), so the mutant must be the file at that path; in a
    copy it is, and the working tree is never touched. Only the tests that execute the mutated line
-   run, fastest first, stopping at the first failure (-x), within a time cap per mutant. A line that
-   runs at import time (a constant, a default, a model field) selects the tests that execute the
-   lines which use the names it defines.
+   run (those that killed mutants of the same function first, then the ones that reach its rarely-run
+   lines, then the fastest), stopping at the first failure (-x), within a time cap per mutant; a mutant
+   that survives a capped selection gets one more round with the tests left out, on three times the
+   budget. A line that runs at import time (a constant, a default, a model field) selects the tests that
+   execute the lines which use the names it defines, or what is built from them at import. A kill by a
+   test that fails by itself on the unmutated module does not count: the mutant is run again without it.
 4. Mutants listed in tools/equivalent_mutants.txt (by function, operator and the changed text, not by
    line number) are not run and are left out of the score.
 """
@@ -277,8 +280,9 @@ class Selector:
     def record_kill(self, scope: str, test: str) -> None:
         self.kills[scope][test] += 1
 
-    def select(self, first: int, last: int, scope: str, max_seconds: float) -> tuple[list[str], int]:
-        """(the tests to run, within `max_seconds` of mapped time; how many qualified)."""
+    def select(self, first: int, last: int, scope: str, max_seconds: float, skip: frozenset[str] = frozenset()
+               ) -> tuple[list[str], int]:
+        """(the tests to run, within `max_seconds` of mapped time, leaving out `skip`; how many qualified)."""
         tests: set[str] = set()
         using: set[int] = set()
         for line in range(first, last + 1):
@@ -291,7 +295,7 @@ class Selector:
                 tests.update(t for n in lines for t in self.cmap.lines.get(n, ()))
         if not tests and any(line not in self.runtime_lines for line in range(first, last + 1)):
             tests = set(self.cmap.durations)  # nothing found that uses it: every test
-        tests -= self.unreliable
+        tests -= self.unreliable | skip
         relevance = self._relevance(using)
         kills = self.kills[scope]
         ordered = sorted(tests, key=lambda t: (-kills.get(t, 0), -relevance.get(t, 0.0),
@@ -722,10 +726,15 @@ def main(argv: list[str] | None = None) -> int:
             m.status, m.detail = "incompetent", "not run (--only)"
         else:
             scope = m.spec.definition_name or m.region
+            ran: frozenset[str] = frozenset()
+            budget = args.max_test_seconds
             while True:
-                tests, qualified = selector.select(m.spec.start_pos[0], _last_line(m.spec), scope,
-                                                   args.max_test_seconds)
+                tests, qualified = selector.select(m.spec.start_pos[0], _last_line(m.spec), scope, budget, ran)
                 run_mutant(m, mutated, tests, qualified, runner, settings, cmap)
+                if m.status == "survived" and len(tests) < qualified and not ran:
+                    # capped: one more round with the tests left out, on a budget three times as large
+                    ran, budget = frozenset(tests), 3 * args.max_test_seconds
+                    continue
                 if m.status != "killed" or m.detail not in tests:
                     break
                 if passes_alone(m.detail, runner, settings, cmap):
