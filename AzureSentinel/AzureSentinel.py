@@ -1475,12 +1475,14 @@ def get_or_list(client: Client, segments: tuple[str, ...], item_id: str | None, 
     return client.collect(segments, a.limit, a.next_link)
 
 
-def list_note(title: str, items: list[dict[str, Any]], rows: list[dict[str, Any]], key: str,
-              headers: list[str] | None = None, next_link: str | None = None, context: Any = None) -> dict[str, Any]:
-    """The entry of a list command: raw items, a table of `rows`, the context under `key` (the rows unless
-    given), and NextLink when more remain."""
-    more = "\nMore remain: pass next_link to continue." if next_link else ""
-    return note(items, markdown_table(f"{title} ({len(rows)} results)", rows, headers) + more,
+MORE_REMAIN = "More remain: pass next_link to continue."
+
+
+def list_note(title: str, items: Any, rows: list[dict[str, Any]], key: str, headers: list[str] | None = None,
+              next_link: str | None = None, context: Any = None, more: str = "\n" + MORE_REMAIN) -> dict[str, Any]:
+    """The entry of a list command: raw items, a table of `rows` (then `more` when more remain), the context
+    under `key` (the rows unless given), and NextLink."""
+    return note(items, markdown_table(f"{title} ({len(rows)} results)", rows, headers) + (more if next_link else ""),
                 {key: rows if context is None else context, **next_link_context(next_link)})
 
 
@@ -1505,12 +1507,19 @@ def item_note(raw: Any, title: str, row: dict[str, Any], key: str, headers: list
     return note(raw, markdown_table(title, [row], headers), {key: row})
 
 
-def delete_note(client: Client, what: str, segments: tuple[str, ...], context: dict[str, Any] | None = None
-                ) -> dict[str, Any]:
-    """Delete one resource and say whether it existed (ARM answers 204 when not); `context` only if it did."""
-    existed = client.delete(*segments)
-    return note({}, f"{what} was deleted successfully." if existed else f"{what} does not exist.",
-                context if existed else None)
+def plain_delete(name: str, model: type[Args], what: str, *path: str, key: str | None = None,
+                 id_fields: tuple[str, ...] = ("ID",)) -> None:
+    """Register `name`: delete one resource and say whether it existed (ARM answers 204 when not). `what` and
+    the `path` segments name the arguments in braces ("{bookmark_id}"); when it existed, the context under
+    `key` (if any) marks the deleted ID, given as each of `id_fields`, Deleted."""
+    @command(name)
+    def delete(run: Run, args: dict[str, Any]) -> dict[str, Any]:
+        a = parse_args(model, args).model_dump()
+        segments, subject = tuple(segment.format(**a) for segment in path), what.format(**a)
+        if not run.client.delete(*segments):
+            return note({}, f"{subject} does not exist.")
+        return note({}, f"{subject} was deleted successfully.",
+                    {key: {**dict.fromkeys(id_fields, segments[-1]), "Deleted": True}} if key else None)
 
 
 # endregion
@@ -1540,10 +1549,8 @@ class ListIncidentsArgs(ListArgs):
 def list_incidents_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
     a = parse_args(ListIncidentsArgs, args)
     incidents, next_link = run.client.list_incidents(a.limit, a.filter, "properties/createdTimeUtc asc", a.next_link)
-    rows = [incident_context(i) for i in incidents]
-    more = " More remain: pass next_link to continue." if next_link else ""
-    return note(incidents, markdown_table(f"Incidents List ({len(rows)} results)", rows, INCIDENT_HEADERS) + more,
-                {INCIDENT_KEY: rows, **next_link_context(next_link)})
+    return list_note("Incidents List", incidents, [incident_context(i) for i in incidents], INCIDENT_KEY,
+                     INCIDENT_HEADERS, next_link, more=" " + MORE_REMAIN)
 
 
 class UpdateIncidentArgs(IncidentArgs):
@@ -1668,8 +1675,8 @@ def list_incident_comments_command(run: Run, args: dict[str, Any]) -> dict[str, 
     a = parse_args(ListCommentsArgs, args)
     comments, next_link = run.client.list_comments(a.incident_id, a.limit, a.next_link)
     rows = [comment_context(c, a.incident_id) for c in comments]
-    readable = markdown_table(f"Incident {a.incident_id} Comments ({len(rows)} results)", rows, COMMENT_HEADERS)
-    return note(comments, readable, {_comment_key(a.incident_id): rows, **next_link_context(next_link)})
+    return list_note(f"Incident {a.incident_id} Comments", comments, rows, _comment_key(a.incident_id),
+                     COMMENT_HEADERS, next_link, more="")
 
 
 class AddCommentArgs(IncidentArgs):
@@ -1717,11 +1724,10 @@ def list_incident_relations_command(run: Run, args: dict[str, Any]) -> dict[str,
         clauses.append(f"search.in(properties/relatedResourceKind, {odata_quote(','.join(a.entity_kinds))}, ',')")
     relations, next_link = run.client.list_relations(a.incident_id, a.limit, " and ".join(clauses) or None,
                                                      a.next_link)
-    rows = [relation_context(r, a.incident_id) for r in relations]
     key = f"AzureSentinel.IncidentRelatedResource(val.ID === obj.ID && val.IncidentID == '{a.incident_id}')"
-    readable = markdown_table(f"Incident {a.incident_id} Relations ({len(rows)} results)", rows,
-                              ["ID", "Kind", "IncidentID"])
-    return note(relations, readable, {key: rows, **next_link_context(next_link)})
+    return list_note(f"Incident {a.incident_id} Relations", relations,
+                     [relation_context(r, a.incident_id) for r in relations], key, ["ID", "Kind", "IncidentID"],
+                     next_link, more="")
 
 
 @command("azure-sentinel-list-incident-entities")
@@ -1789,11 +1795,8 @@ class RelationArgs(IncidentArgs):
     relation_name: RelationName
 
 
-@command("azure-sentinel-delete-incident-relation")
-def delete_incident_relation_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    a = parse_args(RelationArgs, args)
-    return delete_note(run.client, f"Relation {a.relation_name} of incident {a.incident_id}",
-                       ("incidents", a.incident_id, "relations", a.relation_name))
+plain_delete("azure-sentinel-delete-incident-relation", RelationArgs, "Relation {relation_name} of incident "
+             "{incident_id}", "incidents", "{incident_id}", "relations", "{relation_name}")
 
 
 # endregion
@@ -1841,10 +1844,8 @@ class WatchlistArgs(Args):
     watchlist_alias: SafeId
 
 
-@command("azure-sentinel-delete-watchlist")
-def delete_watchlist_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    a = parse_args(WatchlistArgs, args)
-    return delete_note(run.client, f"Watchlist {a.watchlist_alias}", ("watchlists", a.watchlist_alias))
+plain_delete("azure-sentinel-delete-watchlist", WatchlistArgs, "Watchlist {watchlist_alias}", "watchlists",
+             "{watchlist_alias}")
 
 
 class WatchlistCreateArgs(WatchlistArgs):
@@ -1917,11 +1918,8 @@ class WatchlistItemArgs(WatchlistArgs):
     watchlist_item_id: SafeId
 
 
-@command("azure-sentinel-delete-watchlist-item")
-def delete_watchlist_item_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    a = parse_args(WatchlistItemArgs, args)
-    return delete_note(run.client, f"Watchlist item {a.watchlist_item_id}",
-                       ("watchlists", a.watchlist_alias, "watchlistItems", a.watchlist_item_id))
+plain_delete("azure-sentinel-delete-watchlist-item", WatchlistItemArgs, "Watchlist item {watchlist_item_id}",
+             "watchlists", "{watchlist_alias}", "watchlistItems", "{watchlist_item_id}")
 
 
 class CreateWatchlistItemArgs(WatchlistArgs):
@@ -2260,11 +2258,8 @@ class DeleteAlertRuleArgs(Args):
     rule_id: SafeId
 
 
-@command("azure-sentinel-delete-alert-rule")
-def delete_alert_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    a = parse_args(DeleteAlertRuleArgs, args)
-    return delete_note(run.client, f"Alert rule {a.rule_id}", ("alertRules", a.rule_id),
-                       {ALERT_RULE_KEY: {"name": a.rule_id, "ID": a.rule_id, "Deleted": True}})
+plain_delete("azure-sentinel-delete-alert-rule", DeleteAlertRuleArgs, "Alert rule {rule_id}", "alertRules",
+             "{rule_id}", key=ALERT_RULE_KEY, id_fields=("name", "ID"))
 
 
 YesNo = _choices("YesNo", "yes", "no")
@@ -2498,12 +2493,8 @@ class DeleteAutomationRuleArgs(Args):
     automation_rule_id: SafeId
 
 
-@command("azure-sentinel-delete-automation-rule")
-def delete_automation_rule_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    a = parse_args(DeleteAutomationRuleArgs, args)
-    return delete_note(run.client, f"Automation rule {a.automation_rule_id}",
-                       ("automationRules", a.automation_rule_id),
-                       {AUTOMATION_RULE_KEY: {"ID": a.automation_rule_id, "Deleted": True}})
+plain_delete("azure-sentinel-delete-automation-rule", DeleteAutomationRuleArgs, "Automation rule "
+             "{automation_rule_id}", "automationRules", "{automation_rule_id}", key=AUTOMATION_RULE_KEY)
 
 
 # endregion
@@ -2609,10 +2600,7 @@ class BookmarkArgs(Args):
     bookmark_id: SafeId
 
 
-@command("azure-sentinel-delete-bookmark")
-def delete_bookmark_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    a = parse_args(BookmarkArgs, args)
-    return delete_note(run.client, f"Bookmark {a.bookmark_id}", ("bookmarks", a.bookmark_id))
+plain_delete("azure-sentinel-delete-bookmark", BookmarkArgs, "Bookmark {bookmark_id}", "bookmarks", "{bookmark_id}")
 
 
 # endregion
@@ -2678,11 +2666,8 @@ class TaskArgs(IncidentArgs):
     task_id: SafeId
 
 
-@command("azure-sentinel-delete-incident-task")
-def delete_incident_task_command(run: Run, args: dict[str, Any]) -> dict[str, Any]:
-    a = parse_args(TaskArgs, args)
-    return delete_note(run.client, f"Task {a.task_id} of incident {a.incident_id}",
-                       ("incidents", a.incident_id, "tasks", a.task_id))
+plain_delete("azure-sentinel-delete-incident-task", TaskArgs, "Task {task_id} of incident {incident_id}",
+             "incidents", "{incident_id}", "tasks", "{task_id}")
 
 
 # endregion
