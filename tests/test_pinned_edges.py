@@ -133,3 +133,16 @@ def test_secrets_of_4_characters_or_more_are_masked_and_shorter_ones_are_not():
     redact = MOD.Redactor(["abc", "wxyz"])
     masked = redact("abc-wxyz abcdef")
     assert "wxyz" not in masked and masked.count("abc") == 2
+
+
+# -- quoting what the user gave --------------------------------------------------------------------
+
+
+def test_a_foreign_related_resource_is_refused_quoting_its_first_80_characters(m):
+    """Given create-incident-relation with a 200-character value that is no resource of this workspace, then
+    one error shows the expected form and quotes the value's first 80 characters; nothing is sent."""
+    value = "/subscriptions/other/" + "x" * 179
+    message = only_error(run("azure-sentinel-create-incident-relation",
+                             {"incident_id": "inc-1", "related_resource_id": value}))
+    assert message.endswith(f"; got {value[:80]!r}.") and "(.../entities/<alert ID> for an alert)" in message
+    assert [r for r in m.request_history if r.url.startswith(ARM)] == []
