@@ -627,3 +627,21 @@ def test_the_demo_shows_both_directions(monkeypatch, tmp_path, capsys):
     assert out[2].startswith("  out: #1 -> Sentinel: title 'Phishing wave (triaged in XSOAR)'")
     assert "comment 'XSOAR: blocked the sender domain.'" in out[2]
     assert "name 'Confirmed in Sentinel', severity 3" in out[3] and "'Sentinel: the host was isolated.'" in out[3]
+
+
+def test_comment_ids_written_out_carry_the_instance_hash(sentinel):
+    """Given a tagged entry mirrored out, then its Sentinel comment ID starts with 'xsoar-', the first 8 hex
+    digits of the SHA-256 of the instance name and a dash (how get-remote-data knows its own comments)."""
+    import hashlib
+
+    name = sentinel.incident("Comment ID")
+    update(sentinel, name, entries=[entry("11@3", "hello", ["comment"])])
+    (comment,) = sentinel.comments(name)
+    assert comment["name"].startswith(f"xsoar-{hashlib.sha256(INSTANCE.encode()).hexdigest()[:8]}-")
+
+
+def test_a_blank_owner_unassigns(sentinel):
+    """Given an assigned incident and a delta whose owner is blank, then Sentinel's incident has no owner."""
+    name = sentinel.incident("Unassign", owner={"email": "erin@contoso.com"})
+    update(sentinel, name, {"owner": "   "})
+    assert not sentinel.props(name).get("owner", {}).get("email")

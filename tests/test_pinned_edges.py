@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 import requests_mock
@@ -146,3 +147,89 @@ def test_a_foreign_related_resource_is_refused_quoting_its_first_80_characters(m
                              {"incident_id": "inc-1", "related_resource_id": value}))
     assert message.endswith(f"; got {value[:80]!r}.") and "(.../entities/<alert ID> for an alert)" in message
     assert [r for r in m.request_history if r.url.startswith(ARM)] == []
+
+
+# -- more argument edges -----------------------------------------------------------------------------
+
+
+def test_one_indicator_name_is_enough_to_delete(m):
+    """Given threat-indicator-delete with a single name, then exactly that indicator is deleted."""
+    deleted = m.delete(f"{WS_URL}/threatIntelligence/main/indicators/ind-1", status_code=200)
+    entry = only_entry(run("azure-sentinel-threat-indicator-delete", {"indicator_names": "ind-1"}))
+    assert entry.get("Type") != 4, entry
+    assert deleted.call_count == 1
+
+
+def test_no_indicator_name_is_refused(m):
+    """Given threat-indicator-delete with an empty list of names, then one error names the argument."""
+    assert "'indicator_names'" in only_error(run("azure-sentinel-threat-indicator-delete", {"indicator_names": "[]"}))
+    assert [r for r in m.request_history if r.url.startswith(ARM)] == []
+
+
+def test_equal_minimum_and_maximum_confidence_are_a_valid_range(m):
+    """Given threat-indicator-query with min_confidence = max_confidence = 50, then both are sent."""
+    answer = m.post(f"{INDICATORS}/queryIndicators", json={"value": []})
+    run("azure-sentinel-threat-indicator-query", {"min_confidence": "50", "max_confidence": "50"})
+    assert (answer.last_request.json()["minConfidence"], answer.last_request.json()["maxConfidence"]) == (50, 50)
+
+
+def test_of_two_bad_arguments_the_first_is_named(m):
+    """Given create-incident with two invalid values, then the one error names the first argument the model
+    checks (title before severity)."""
+    message = only_error(run("azure-sentinel-create-incident", {"title": "", "severity": "Huge"}))
+    assert "'title'" in message and "'severity'" not in message
+
+
+@pytest.mark.parametrize("fetch_time, window", [("90 minutes", 90 * 60), ("1 year", 365 * 86400)])
+def test_minutes_and_years_set_the_first_fetch_window(m, fetch_time, window):
+    """Given a first fetch time in minutes or years, then the first fetch asks for incidents created since
+    exactly that long ago (to the second)."""
+    from datetime import datetime, timezone
+
+    m.get(f"{WS_URL}/incidents", json={"value": []})
+    before = datetime.now(timezone.utc).timestamp()
+    run("fetch-incidents", params=base_params(isFetch=True, fetch_time=fetch_time))
+    sent = [r for r in m.request_history if r.url.startswith(ARM)][0].qs["$filter"][0]
+    since = re.search(r"createdtimeutc ge (\S+?)\)", sent).group(1)
+    start = datetime.strptime(since, "%Y-%m-%dt%H:%M:%S.%fz").replace(tzinfo=timezone.utc).timestamp()
+    assert abs((before - window) - start) < 5
+
+
+def test_a_link_that_hides_an_escape_behind_another_is_refused(m):
+    """Given a next_link whose path decodes to another escape (%252e%252e, a dot segment encoded twice), then
+    it is refused before anything is sent."""
+    link = f"{WS_URL}/incidents/%252e%252e/%252e%252e?api-version=2025-12-01"
+    message = only_error(run("azure-sentinel-list-incidents", {"next_link": link}))
+    assert "Refusing" in message or "refus" in message.lower()
+    assert [r for r in m.request_history if r.url.startswith(ARM)] == []
+
+
+def test_a_server_error_has_the_transient_hint(m, monkeypatch):
+    """Given a comment PUT answered 500 every time (retried: the comment ID is fixed, so a PUT is safe to
+    repeat), then the error says Azure had a transient failure."""
+    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
+    m.put(re.compile(re.escape(WS_URL) + "/incidents/[^/]+/comments/"), status_code=500,
+          json={"error": {"code": "InternalServerError", "message": "Boom."}})
+    message = only_error(run("azure-sentinel-incident-add-comment", {"incident_id": "inc-1", "message": "hi"}))
+    assert message.endswith("What to do: Azure had a transient failure; try again in a few minutes.")
+
+
+def test_a_poison_incident_number_of_0_is_skipped(m):
+    """Given a list page with incidentNumber 0 and 1, when fetch runs, then only 1 arrives and the log names
+    the skipped record."""
+    m.get(f"{WS_URL}/incidents", json={"value": [incident("inc-0", 0), incident("inc-1", 1)]})
+    platform = run("fetch-incidents", params=base_params(isFetch=True))
+    assert [i["dbotMirrorId"] for i in platform.incidents] == ["inc-1"]
+    assert ("error", "fetch-incidents: Skipped incident 'inc-0': its incidentNumber '0' is not a whole number.") in platform.logs
+
+
+def test_a_concurrent_change_is_logged_with_its_round(m):
+    """Given update-incident whose first PUT gets 409, then the log announces round 2 (the re-read and second PUT)."""
+    from module_helpers import INCIDENT_ID, INCIDENT_URL
+
+    m.get(INCIDENT_URL, json=incident())
+    m.put(INCIDENT_URL, [{"status_code": 409, "json": {"error": {"code": "Conflict", "message": "etag"}}},
+                         {"json": incident()}])
+    platform = run("azure-sentinel-update-incident", {"incident_id": INCIDENT_ID, "title": "New"})
+    assert any("re-reading and re-applying the requested fields (round 2)." in msg for _, msg in platform.logs), \
+        platform.logs
