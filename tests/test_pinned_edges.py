@@ -180,7 +180,7 @@ def test_of_two_bad_arguments_the_first_is_named(m):
     assert "'title'" in message and "'severity'" not in message
 
 
-@pytest.mark.parametrize("fetch_time, window", [("90 minutes", 90 * 60), ("1 year", 365 * 86400)])
+@pytest.mark.parametrize("fetch_time, window", [("1440 minutes", 1440 * 60), ("1 year", 365 * 86400)])
 def test_minutes_and_years_set_the_first_fetch_window(m, fetch_time, window):
     """Given a first fetch time in minutes or years, then the first fetch asks for incidents created since
     exactly that long ago (to the second)."""
@@ -233,3 +233,34 @@ def test_a_concurrent_change_is_logged_with_its_round(m):
     platform = run("azure-sentinel-update-incident", {"incident_id": INCIDENT_ID, "title": "New"})
     assert any("re-reading and re-applying the requested fields (round 2)." in msg for _, msg in platform.logs), \
         platform.logs
+
+
+@pytest.mark.parametrize("code, hint", [
+    (7000215, "the client secret is wrong; copy the secret's Value (not its ID) from the app registration"),
+    (7000222, "the client secret has expired; create a new one and update the instance"),
+    (700016, "no application with this Client ID exists in the tenant"),
+    (90002, "the tenant was not found; check the Tenant ID"),
+    (700027, "the certificate signature was rejected; check the thumbprint and that the certificate is uploaded "
+             "to the app registration"),
+    (50000, "check the credentials and the Azure Cloud setting, then run azure-sentinel-auth-reset"),
+])
+def test_each_entra_error_code_has_its_hint(code, hint):
+    """Given Entra ID refuses the sign-in with one of the codes users meet most, then the error ends with the
+    fix for that code (an unknown code gets the general advice)."""
+    from module_helpers import TOKEN_URL
+
+    with requests_mock.Mocker() as m:
+        mock_login(m)
+        m.post(TOKEN_URL, status_code=400, json={"error": "invalid_request", "error_codes": [code],
+                                                 "error_description": f"AADSTS{code}: refused.\nTrace ID: 1"})
+        message = only_error(run("azure-sentinel-get-incident-by-id", {"incident_id": "inc-1"}))
+    assert message.endswith(f"Sign-in with client secret failed (invalid_request: AADSTS{code}: refused.); {hint}.")
+
+
+@pytest.mark.parametrize("path", ["/subscriptions/%252e%252e/x", "/subscriptions/a%5Cb", "/subscriptions/a\\b",
+                                  "/subscriptions//x", "/subscriptions/%2e%2e/x"])
+def test_paths_that_decode_to_escapes_backslashes_dots_or_empty_segments_have_no_segments(path):
+    """Given a path that, once decoded, still holds an escape, a backslash, an empty or a dot segment, then
+    it has no segments (so no link with it is ever sent)."""
+    assert MOD._segments(path) is None
+    assert MOD._segments("/subscriptions/A/x") == ["subscriptions", "a", "x"]
