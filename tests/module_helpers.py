@@ -60,6 +60,21 @@ def load_module():
     return module
 
 
+class FakeClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self, start: float = 1_700_000_000.0):
+        self.t = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
 def base_params(**overrides: Any) -> dict[str, Any]:
     """Instance parameters for client-secret authentication against the Worldwide cloud."""
     params: dict[str, Any] = {

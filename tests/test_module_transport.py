@@ -13,26 +13,11 @@ import requests
 import requests_mock
 
 from module_helpers import (
-    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, WS, WS_URL, arm_requests, base_params, cached_token, incident, load_json,
-    load_module, mock_login, only_entry, only_error, run,
+    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, WS, WS_URL, FakeClock, arm_requests, base_params, cached_token, incident,
+    load_json, load_module, mock_login, only_entry, only_error, run,
 )
 
 MOD = load_module()
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self, start: float = 1_700_000_000.0):
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
 
 
 def make_client(clock: FakeClock, context: dict | None = None, budget_s: float | None = None):

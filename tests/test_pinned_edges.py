@@ -33,7 +33,8 @@ def test_a_hash_of_exactly_its_length_is_accepted_and_one_digit_less_is_refused(
     """Given a file indicator, when its value has exactly the hash type's number of hex digits, then it is
     created; with one digit less, one error gives the length and nothing is sent."""
     m.post(f"{INDICATORS}/createIndicator", json={"name": "ind-1", "kind": "indicator", "properties": {}})
-    args = {"display_name": "ind", "threat_types": "malicious-activity", "indicator_type": "file", "hash_type": hash_type}
+    args = {"display_name": "ind", "threat_types": "malicious-activity", "indicator_type": "file",
+            "hash_type": hash_type}
     created = run("azure-sentinel-threat-indicator-create", {**args, "value": "a" * digits})
     assert only_entry(created).get("Type") != 4, created.results
     writes = [r for r in m.request_history if r.method in ("PUT", "POST") and r.url.startswith(ARM)]
@@ -48,8 +49,9 @@ def test_a_hash_of_exactly_its_length_is_accepted_and_one_digit_less_is_refused(
 def test_confidence_is_a_whole_number_from_0_to_100(m, confidence, accepted):
     """Given an indicator's confidence at or just past either edge of 0..100, then only 0 and 100 are sent."""
     m.post(f"{INDICATORS}/createIndicator", json={"name": "ind-1", "kind": "indicator", "properties": {}})
-    platform = run("azure-sentinel-threat-indicator-create", {"display_name": "ind", "threat_types": "malicious-activity", "indicator_type": "domain",
-                                                              "value": "x.example", "confidence": confidence})
+    platform = run("azure-sentinel-threat-indicator-create", {
+        "display_name": "ind", "threat_types": "malicious-activity", "indicator_type": "domain", "value": "x.example",
+        "confidence": confidence})
     if accepted:
         [write] = [r for r in m.request_history if r.method == "POST" and r.url.startswith(ARM)]
         assert write.json()["properties"]["confidence"] == int(confidence)
@@ -189,7 +191,7 @@ def test_minutes_and_years_set_the_first_fetch_window(m, fetch_time, window):
     m.get(f"{WS_URL}/incidents", json={"value": []})
     before = datetime.now(timezone.utc).timestamp()
     run("fetch-incidents", params=base_params(isFetch=True, fetch_time=fetch_time))
-    sent = [r for r in m.request_history if r.url.startswith(ARM)][0].qs["$filter"][0]
+    sent = [r for r in m.request_history if r.url.startswith(ARM)][0].qs["$filter"][0]  # requests-mock lower-cases it
     since = re.search(r"createdtimeutc ge (\S+?)\)", sent).group(1)
     start = datetime.strptime(since, "%Y-%m-%dt%H:%M:%S.%fz").replace(tzinfo=timezone.utc).timestamp()
     assert abs((before - window) - start) < 5
@@ -200,7 +202,7 @@ def test_a_link_that_hides_an_escape_behind_another_is_refused(m):
     it is refused before anything is sent."""
     link = f"{WS_URL}/incidents/%252e%252e/%252e%252e?api-version=2025-12-01"
     message = only_error(run("azure-sentinel-list-incidents", {"next_link": link}))
-    assert "Refusing" in message or "refus" in message.lower()
+    assert "Refusing" in message
     assert [r for r in m.request_history if r.url.startswith(ARM)] == []
 
 
@@ -220,7 +222,8 @@ def test_a_poison_incident_number_of_0_is_skipped(m):
     m.get(f"{WS_URL}/incidents", json={"value": [incident("inc-0", 0), incident("inc-1", 1)]})
     platform = run("fetch-incidents", params=base_params(isFetch=True))
     assert [i["dbotMirrorId"] for i in platform.incidents] == ["inc-1"]
-    assert ("error", "fetch-incidents: Skipped incident 'inc-0': its incidentNumber '0' is not a whole number.") in platform.logs
+    skipped = "fetch-incidents: Skipped incident 'inc-0': its incidentNumber '0' is not a whole number."
+    assert ("error", skipped) in platform.logs
 
 
 def test_a_concurrent_change_is_logged_with_its_round(m):

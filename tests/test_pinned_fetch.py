@@ -285,7 +285,8 @@ def test_a_failed_enrichment_is_named_and_counted_and_the_incident_kept(m):
     with entities [] and the error under enrichment_errors, and the stats count one failure."""
     sentinel = Sentinel(m)
     sentinel.add(1, NOW - timedelta(hours=1))
-    m.post(f"{WS_URL}/incidents/inc-1/entities", status_code=403, json={"error": {"code": "Forbidden", "message": "No."}})
+    m.post(f"{WS_URL}/incidents/inc-1/entities", status_code=403,
+           json={"error": {"code": "Forbidden", "message": "No."}})
     incidents, _, stats = fetch(fetch_additional_info="Entities")
     raw = json.loads(incidents[0]["rawJSON"])
     assert raw["entities"] == []

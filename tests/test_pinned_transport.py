@@ -15,27 +15,12 @@ import requests
 import requests_mock
 
 from module_helpers import (
-    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, TENANT, WS, WS_URL, arm_requests, base_params, load_module, mock_login,
-    only_error, run,
+    ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, TENANT, WS, WS_URL, FakeClock, arm_requests, base_params, load_module,
+    mock_login, only_error, run,
 )
 
 MOD = load_module()
 MOD_LOGIN = "https://login.microsoftonline.com/" + TENANT
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self, start: float = 1_700_000_000.0):
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
 
 
 def client_and_logs(clock: FakeClock):
@@ -272,7 +257,8 @@ def test_each_status_has_its_hint(m, status, hint):
 def test_the_innermost_error_detail_is_quoted(m):
     """Given an error with nested innererror objects, then the innermost code and message are appended."""
     body = {"error": {"code": "BadRequest", "message": "Outer.", "innererror": {
-        "code": "Middle", "message": "middle", "innererror": {"code": "SyntaxError", "message": "Query could not be parsed."}}}}
+        "code": "Middle", "message": "middle",
+        "innererror": {"code": "SyntaxError", "message": "Query could not be parsed."}}}}
     m.get(INCIDENT_URL, status_code=400, json=body)
     message = only_error(run("azure-sentinel-get-incident-by-id", {"incident_id": INCIDENT_ID}))
     assert "failed with HTTP 400 BadRequest: Outer (SyntaxError: Query could not be parsed). What to do:" in message
@@ -346,57 +332,47 @@ def test_requests_carry_the_api_version_and_the_user_agent(m):
 # -- sign-in answers and the token cache -------------------------------------------------------
 
 
-def test_a_token_answer_with_a_number_for_the_token_is_named(clock):
-    """Given the token endpoint answers 200 with access_token 12345, when a command signs in, then one error
-    names the problem before MSAL sees the answer."""
+def sign_in_error(clock: FakeClock, **answer) -> str:
+    """The AuthError of a GET whose sign-in gets `answer` (requests-mock response arguments) from the token endpoint."""
     with requests_mock.Mocker() as m:
         mock_login(m)
-        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", json={"token_type": "Bearer", "expires_in": 3599, "access_token": 12345})
+        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", **answer)
         client, _ = client_and_logs(clock)
         with pytest.raises(MOD.AuthError) as caught:
             client.transport.request("GET", INCIDENT_URL)
-    assert str(caught.value) == ("The sign-in endpoint login.microsoftonline.com answered HTTP 200 with an access "
-                                 "token that is not a string; check the Azure Cloud (or Authority URL) and the proxy "
-                                 "settings.")
+    return str(caught.value)
+
+
+AFTER = "; check the Azure Cloud (or Authority URL) and the proxy settings."
+
+
+def test_a_token_answer_with_a_number_for_the_token_is_named(clock):
+    """Given the token endpoint answers 200 with access_token 12345, when a command signs in, then one error
+    names the problem before MSAL sees the answer."""
+    assert sign_in_error(clock, json={"token_type": "Bearer", "expires_in": 3599, "access_token": 12345}) == (
+        "The sign-in endpoint login.microsoftonline.com answered HTTP 200 with an access token that is not a string"
+        + AFTER)
 
 
 def test_a_token_answer_without_a_token_is_named(clock):
     """Given the token endpoint answers 200 without access_token, when a command signs in, then one error
     says the sign-in answered without an access token."""
-    with requests_mock.Mocker() as m:
-        mock_login(m)
-        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", json={"token_type": "Bearer", "expires_in": 3599})
-        client, _ = client_and_logs(clock)
-        with pytest.raises(MOD.AuthError) as caught:
-            client.transport.request("GET", INCIDENT_URL)
-    assert str(caught.value).startswith("Sign-in with client secret answered without an access token; check the "
-                                        "Azure Cloud (or Authority URL) and the proxy settings.")
+    message = sign_in_error(clock, json={"token_type": "Bearer", "expires_in": 3599})
+    assert message == "Sign-in with client secret answered without an access token" + AFTER
 
 
 def test_a_non_json_token_answer_is_not_quoted(clock):
     """Given the token endpoint answers 200 with a body that is not JSON (it may carry a token), when a
     command signs in, then the error names the problem without quoting the body."""
-    with requests_mock.Mocker() as m:
-        mock_login(m)
-        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", text="access_token=abc&token_type=Bearer")
-        client, _ = client_and_logs(clock)
-        with pytest.raises(MOD.AuthError) as caught:
-            client.transport.request("GET", INCIDENT_URL)
-    assert str(caught.value) == ("The sign-in endpoint login.microsoftonline.com answered HTTP 200 with a body that "
-                                 "is not JSON; check the Azure Cloud (or Authority URL) and the proxy settings.")
+    assert sign_in_error(clock, text="access_token=abc&token_type=Bearer") == (
+        "The sign-in endpoint login.microsoftonline.com answered HTTP 200 with a body that is not JSON" + AFTER)
 
 
 def test_a_failing_token_answer_is_quoted(clock):
     """Given the token endpoint answers 400 with a body that is not JSON, then the error quotes its start."""
-    with requests_mock.Mocker() as m:
-        mock_login(m)
-        m.post(f"{MOD_LOGIN}/oauth2/v2.0/token", status_code=400, text="<html>blocked by proxy</html>")
-        client, _ = client_and_logs(clock)
-        with pytest.raises(MOD.AuthError) as caught:
-            client.transport.request("GET", INCIDENT_URL)
-    assert str(caught.value) == ("The sign-in endpoint login.microsoftonline.com answered HTTP 400 with a body that "
-                                 "is not JSON ('<html>blocked by proxy</html>'); check the Azure Cloud (or Authority "
-                                 "URL) and the proxy settings.")
+    assert sign_in_error(clock, status_code=400, text="<html>blocked by proxy</html>") == (
+        "The sign-in endpoint login.microsoftonline.com answered HTTP 400 with a body that is not JSON "
+        "('<html>blocked by proxy</html>')" + AFTER)
 
 
 @pytest.mark.parametrize("seconds_left, signs_in", [(300, True), (301, False)])
