@@ -3289,8 +3289,8 @@ def fetch_incidents(client: Client, settings: Settings, last_run: Any, now: date
 # endregion
 
 # region mirroring
-# The platform's four mirroring commands, answered in the shapes CommonServerPython's helpers give to
-# demisto.results. A failure is an error entry (the platform tries again), with "API rate limit" on a
+# The platform's four mirroring commands, answered in the entry shapes the platform's own mirroring helpers
+# produce (built here; nothing is imported from the platform but demistomock). A failure is an error entry (the platform tries again), with "API rate limit" on a
 # 429 and, for get-modified-remote-data, "skip update".
 
 MIRROR_SCHEME = "Microsoft Sentinel Incident"
