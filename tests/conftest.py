@@ -1,5 +1,8 @@
 """Shared test fixtures.
 
+`m`: requests-mock with Entra ID's sign-in endpoints served (module_helpers.mock_login), for the tests that
+run the integration against a mocked ARM API; a test file may define its own `m` instead.
+
 Every test runs under a network guard: a socket may connect only to loopback. Anything else
 (the IMDS address 169.254.169.254 included) fails the test at once instead of leaving the machine.
 """
@@ -47,3 +50,14 @@ def _loopback_only(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     yield
+
+
+@pytest.fixture
+def m():
+    import requests_mock
+
+    from module_helpers import mock_login
+
+    with requests_mock.Mocker() as mocker:
+        mock_login(mocker)
+        yield mocker

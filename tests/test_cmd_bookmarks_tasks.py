@@ -12,11 +12,10 @@ import re
 import uuid
 
 import pytest
-import requests_mock
 import yaml
 
 from module_helpers import (
-    ROOT, WS_URL, all_text, arm_requests, context_value, load_json, mock_login, only_entry, only_error, query, run,
+    ROOT, WS_URL, all_text, arm_requests, context_value, load_json, only_entry, only_error, query, run,
 )
 
 INCIDENT = "afbd324f-6c48-459c-8710-8d1e1cd03812"
@@ -27,13 +26,6 @@ BOOKMARK_URL = f"{WS_URL}/bookmarks/{BOOKMARK}"
 TASK_URL = f"{WS_URL}/incidents/{INCIDENT}/tasks/{TASK}"
 NOT_FOUND = {"status_code": 404, "json": {"error": {"code": "NotFound", "message": "Resource not found"}}}
 CONFLICT = {"status_code": 409, "json": {"error": {"code": "Conflict", "message": "Newer version of resource exists"}}}
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 def writes(m) -> list:

@@ -16,10 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import requests_mock
 import yaml
 
-from module_helpers import WS_URL, arm_requests, context_value, load_json, mock_login, only_entry, only_error, query, run
+from module_helpers import WS_URL, arm_requests, context_value, load_json, only_entry, only_error, query, run
 from sentinel_emulator import Emulator
 from xsoar_local import cli
 
@@ -39,13 +38,6 @@ SCHEDULED_ARGS = {
     "suppression_duration": "PT1H", "suppression_enabled": "no", "trigger_operator": "greater_than",
     "trigger_threshold": "0", "tactics": "Persistence,LateralMovement",
 }
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 @pytest.fixture

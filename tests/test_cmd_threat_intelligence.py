@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-import requests_mock
 import yaml
 
 from module_helpers import (
-    ROOT, WS_URL, arm_requests, base_params, context_value, load_json, load_module, mock_login, only_entry,
+    ROOT, WS_URL, arm_requests, base_params, context_value, load_json, load_module, only_entry,
     only_error, query, run,
 )
 
@@ -25,13 +24,6 @@ NAME = "e16ef847-962e-d7b6-9c8b-a33e4bd30e47"
 INDICATOR_URL = f"{TI_URL}/indicators/{NAME}"
 KEY = "AzureSentinel.ThreatIndicator(val.ID && val.ID == obj.ID)"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 def run_at_now(command: str, args: dict) -> dict:

@@ -5,20 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests_mock
 
 from module_helpers import (
-    WS_URL, arm_requests, context_value, load_json, mock_login, only_entry, only_error, run,
+    WS_URL, arm_requests, context_value, load_json, only_entry, only_error, run,
 )
 
 WL = f"{WS_URL}/watchlists/highValueAsset"
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 def create(tmp_path, content: bytes, **args):

@@ -12,7 +12,7 @@ import pytest
 import requests_mock
 
 from module_helpers import (
-    ARM, INCIDENT_ID, INCIDENT_URL, WS_URL, arm_requests, context_value, incident, load_json, mock_login,
+    ARM, INCIDENT_ID, INCIDENT_URL, WS_URL, arm_requests, context_value, incident, load_json,
     only_entry, query, run,
 )
 
@@ -24,13 +24,6 @@ OFFICIAL_INCIDENT_FIELDS = {
     "CommentsCount", "AlertProductNames", "Tactics", "FirstActivityTimeGenerated", "LastActivityTimeGenerated",
     "Etag", "IncidentUrl",
 }
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 def test_test_module_returns_ok(m):

@@ -14,7 +14,7 @@ import pytest
 import requests_mock
 
 from module_helpers import (
-    INCIDENT_ID, INCIDENT_URL, arm_requests, context_value, incident, load_json, load_module, mock_login,
+    INCIDENT_ID, INCIDENT_URL, arm_requests, context_value, incident, load_json, load_module,
     only_entry, only_error, run,
 )
 
@@ -59,13 +59,6 @@ class IncidentStore:
         m.get(INCIDENT_URL, json=self.get)
         m.put(INCIDENT_URL, json=self.put)
         return self
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 @pytest.fixture

@@ -11,18 +11,11 @@ import pytest
 import requests_mock
 
 from module_helpers import (
-    ARM, RG, SUB, WS, WS_URL, base_params, incident, load_module, mock_login, only_entry, only_error, run,
+    ARM, WS, WS_URL, base_params, incident, load_module, mock_login, only_entry, only_error, run,
 )
 
 MOD = load_module()
 INDICATORS = f"{WS_URL}/threatIntelligence/main"
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 # -- threat indicator values -------------------------------------------------------------------
@@ -80,6 +73,8 @@ def test_a_workspace_without_a_customer_id_asks_for_the_workspace_id_param(m, pr
 
 
 class Clock:
+    """A clock that stands still: sleeps are recorded, not taken (the callers of a burst arrive together)."""
+
     def __init__(self) -> None:
         self.t, self.sleeps = 100.0, []
 

@@ -7,19 +7,11 @@ Contents is exactly {"value": [...]}, the incident context says `Deleted: False`
 from __future__ import annotations
 
 import pytest
-import requests_mock
 
-from module_helpers import INCIDENT_ID, INCIDENT_URL, WS_URL, context_value, incident, mock_login, only_entry, run
+from module_helpers import INCIDENT_ID, INCIDENT_URL, WS_URL, context_value, incident, only_entry, run
 
 ALERT_KEY = "AzureSentinel.IncidentAlert(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
 ENTITY_KEY = "AzureSentinel.IncidentEntity(val.ID === obj.ID && val.IncidentId === obj.IncidentId)"
-
-
-@pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
 
 
 def incident_row(m, **props) -> dict:

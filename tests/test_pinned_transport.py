@@ -39,13 +39,6 @@ def arm_error(status: int, code: str = "Busy", headers: dict | None = None) -> d
 
 
 @pytest.fixture
-def m():
-    with requests_mock.Mocker() as mocker:
-        mock_login(mocker)
-        yield mocker
-
-
-@pytest.fixture
 def clock():
     return FakeClock()
 
