@@ -644,4 +644,6 @@ def test_a_blank_owner_unassigns(sentinel):
     """Given an assigned incident and a delta whose owner is blank, then Sentinel's incident has no owner."""
     name = sentinel.incident("Unassign", owner={"email": "erin@contoso.com"})
     update(sentinel, name, {"owner": "   "})
-    assert not sentinel.props(name).get("owner", {}).get("email")
+    owner = sentinel.props(name)["owner"]
+    assert owner == {"email": None, "assignedTo": None, "objectId": None, "userPrincipalName": None,
+                     "ownerType": "Unknown"}  # no owner at all, rather than one with a blank email and UPN

@@ -262,3 +262,72 @@ def test_paths_that_decode_to_escapes_backslashes_dots_or_empty_segments_have_no
     it has no segments (so no link with it is ever sent)."""
     assert MOD._segments(path) is None
     assert MOD._segments("/subscriptions/A/x") == ["subscriptions", "a", "x"]
+
+
+# -- guard clauses the commands cannot reach, and how much of a bad value a message quotes -------------
+
+
+def test_a_sign_in_that_returns_nothing_is_one_auth_error():
+    """Given MSAL returning no result at all (not even an error dict), then one AuthError asks to check the
+    credentials, naming the sign-in kind."""
+    settings = MOD.settings_from_params(base_params())
+    with pytest.raises(MOD.AuthError) as raised:
+        MOD._access_token(settings, None, 0.0)
+    assert str(raised.value) == "Sign-in with client secret returned no result; check the credentials."
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_an_empty_id_is_refused_by_name(value):
+    """Given an empty value where a URL path segment is built (IDs read from API answers come here too), then
+    one ConfigError names what is missing; nothing becomes an empty segment."""
+    with pytest.raises(MOD.ConfigError) as raised:
+        MOD.safe_id(value, "workspace name")
+    assert str(raised.value) == "The workspace name is empty; give the workspace name."
+
+
+def test_a_poison_incident_with_a_long_name_is_logged_with_its_first_80_characters(m):
+    """Given a malformed incident whose name is 300 characters, then the skip is logged quoting 80 of them."""
+    poison = incident("p" * 300, 0)
+    m.get(f"{WS_URL}/incidents", json={"value": [poison, incident("inc-1", 1)]})
+    platform = run("fetch-incidents", params=base_params(isFetch=True))
+    assert [i["dbotMirrorId"] for i in platform.incidents] == ["inc-1"]
+    skipped = f"fetch-incidents: Skipped incident '{'p' * 80}': its incidentNumber '0' is not a whole number."
+    assert ("error", skipped) in platform.logs
+
+
+def test_a_bad_last_update_is_quoted_to_60_characters(m):
+    """Given get-remote-data with a lastUpdate of 100 characters that is not a time, then the error quotes 60."""
+    message = only_error(run("get-remote-data", {"id": "inc-1", "lastUpdate": "z" * 100}))
+    assert message.endswith(f"Argument 'lastUpdate' is not a time: '{'z' * 60}'; give an ISO 8601 time such as "
+                            f"2025-01-02T03:04:05Z.")
+
+
+def test_the_template_table_shows_each_rule_column(m):
+    """Given a template with every field the table shows, then each is a column with its value."""
+    template = {"name": "tpl-1", "kind": "Scheduled", "properties": {
+        "displayName": "Brute force", "severity": "High", "status": "Available", "tactics": ["CredentialAccess"],
+        "lastUpdatedDateUTC": "2025-02-03T04:05:06Z"}}
+    m.get(f"{WS_URL}/alertRuleTemplates", json={"value": [template]})
+    readable = only_entry(run("azure-sentinel-list-alert-rule-template", {}))["HumanReadable"]
+    assert "|ID|Kind|Display Name|Severity|Status|Tactics|Last Modified|" in readable
+    assert "|tpl-1|Scheduled|Brute force|High|Available|CredentialAccess|2025-02-03T04:05:06Z|" in readable
+    rule = {"name": "r-1", "kind": "Fusion", "properties": {"enabled": False}}
+    assert MOD.rule_row(rule) == {"ID": "r-1", "Kind": "Fusion", "DisplayName": None, "Severity": None,
+                                  "Enabled": False, "Status": None, "Tactics": None, "LastModified": None}
+
+
+@pytest.mark.parametrize("error, shown", [
+    ({"message": "Some errors.", "details": [{"message": "Result truncated."}]},
+     "(PartialError: Some errors. Result truncated.)"),
+    ({"code": "ServiceError", "message": "Some errors."}, "(ServiceError: Some errors.)"),
+])
+def test_the_partial_result_warning_names_the_code_and_the_messages(m, error, shown):
+    """Given a query answer with a partial-result error, with or without its code and details, then the
+    warning gives the code (PartialError when there is none), the message and each detail's message."""
+    m.get(re.compile(re.escape(f"{ARM}/subscriptions/") + ".*/workspaces/" + WS + r"\?"),
+          json={"properties": {"customerId": "cust-1"}})
+    m.post("https://api.loganalytics.io/v1/workspaces/cust-1/query",
+           json={"tables": [{"name": "PrimaryResult", "columns": [{"name": "x", "type": "int"}], "rows": [[1]]}],
+                 "error": error})
+    readable = only_entry(run("azure-sentinel-run-query", {"query": "print x = 1"}))["HumanReadable"]
+    assert readable.startswith(f"**Warning: the result is partial** {shown}.\n")
