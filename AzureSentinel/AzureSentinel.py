@@ -1184,9 +1184,9 @@ def _objs(value: Any) -> list[dict[str, Any]]:
 
 
 def _who(value: Any, keys: tuple[str, ...] = ("name", "email", "userPrincipalName", "objectId")) -> Any:
-    """A UserInfo or ClientInfo object as one readable name: the first of `keys` it has."""
+    """A UserInfo or ClientInfo object as one readable name: the first of `keys` it has (None: none)."""
     who = _obj(value)
-    return next((who[key] for key in keys if who.get(key)), who.get(keys[-1]))
+    return next((who[key] for key in keys if who.get(key)), None)
 
 
 def incident_context(incident: dict[str, Any]) -> dict[str, Any]:

@@ -331,3 +331,124 @@ def test_the_partial_result_warning_names_the_code_and_the_messages(m, error, sh
                  "error": error})
     readable = only_entry(run("azure-sentinel-run-query", {"query": "print x = 1"}))["HumanReadable"]
     assert readable.startswith(f"**Warning: the result is partial** {shown}.\n")
+
+
+@pytest.mark.parametrize("length, accepted", [(256, True), (257, False)])
+def test_an_id_may_be_256_characters_long(length, accepted):
+    """Given an ID of exactly 256 characters, then it is one path segment; one more and it is refused."""
+    if accepted:
+        assert MOD.safe_id("a" * length) == "a" * length
+    else:
+        with pytest.raises(MOD.ConfigError, match=r"^The ID 'a{80}' is not valid"):
+            MOD.safe_id("a" * length)
+
+
+def test_a_list_argument_may_be_a_json_list():
+    """Given a JSON list as a list argument (as playbooks pass them), then its items are the list, blank
+    ones left out; a string that only looks like one is split on commas."""
+    assert MOD._as_list('["Active", " ", "New "]') == ["Active", "New"]
+    assert MOD._as_list("[Active, New") == ["[Active", "New"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2025-01-02", "2025-01-02T00:00:00+00:00"),
+    ("2025-01-02 03:04:05Z", "2025-01-02T03:04:05+00:00"),
+])
+def test_a_date_alone_is_its_midnight_and_a_space_may_stand_for_t(value, expected):
+    assert MOD.parse_last_update(value).isoformat() == expected
+
+
+def test_an_indicator_valid_until_its_valid_from_is_refused(m):
+    """Given valid_until equal to valid_from (an indicator valid for no time at all), then one error; a
+    second later is accepted."""
+    m.post(f"{INDICATORS}/createIndicator", json={"name": "ind-1", "kind": "indicator", "properties": {}})
+    args = {"display_name": "ind", "threat_types": "malicious-activity", "indicator_type": "domain",
+            "value": "x.example", "valid_from": "2025-01-01T00:00:00Z"}
+    refused = run("azure-sentinel-threat-indicator-create", {**args, "valid_until": "2025-01-01T00:00:00Z"})
+    assert only_error(refused).endswith("Argument 'valid_until' is not after 'valid_from'; give a later valid_until.")
+    created = run("azure-sentinel-threat-indicator-create", {**args, "valid_until": "2025-01-01T00:00:01Z"})
+    assert only_entry(created).get("Type") != 4, created.results
+
+
+def test_an_automation_rule_takes_at_most_50_conditions(m):
+    """Given 50 conditions, then the rule is written; given 51, one error gives the range and nothing is sent."""
+    rule_url = f"{WS_URL}/automationRules/rule-1"
+    m.get(rule_url, status_code=404, json={"error": {"code": "NotFound", "message": "No rule."}})
+    m.put(rule_url, json={"name": "rule-1", "properties": {}})
+    condition = {"conditionType": "Property", "conditionProperties": {
+        "propertyName": "IncidentTitle", "operator": "Contains", "propertyValues": ["x"]}}
+    args = {"automation_rule_id": "rule-1", "display_name": "many", "order": "1",
+            "actions_json": json.dumps([{"actionType": "ModifyProperties", "actionConfiguration": {"severity": "High"},
+                                         "order": 1}])}
+    refused = run("azure-sentinel-create-update-automation-rule", {**args, "conditions_json": json.dumps([condition] * 51)})
+    assert only_error(refused).endswith("Argument 'conditions_json' is invalid: it must hold 0 to 50 items.")
+    assert [r for r in m.request_history if r.method == "PUT"] == []
+    written = run("azure-sentinel-create-update-automation-rule", {**args, "conditions_json": json.dumps([condition] * 50)})
+    assert only_entry(written).get("Type") != 4, written.results
+    [put] = [r for r in m.request_history if r.method == "PUT"]
+    assert len(put.json()["properties"]["triggeringLogic"]["conditions"]) == 50
+
+
+def test_a_query_may_show_up_to_10000_rows(m):
+    """Given run-query with limit 10000, then it runs; 10001 is refused before anything is sent."""
+    m.get(re.compile(re.escape(f"{ARM}/subscriptions/") + ".*/workspaces/" + WS + r"\?"),
+          json={"properties": {"customerId": "cust-1"}})
+    m.post("https://api.loganalytics.io/v1/workspaces/cust-1/query",
+           json={"tables": [{"name": "PrimaryResult", "columns": [{"name": "x", "type": "int"}], "rows": [[1]]}]})
+    assert only_entry(run("azure-sentinel-run-query", {"query": "print x = 1", "limit": "10000"})).get("Type") != 4
+    refused = run("azure-sentinel-run-query", {"query": "print x = 1", "limit": "10001"})
+    assert only_error(refused).endswith("Argument 'limit' is invalid: must be a whole number from 1 to 10000.")
+
+
+def test_a_watchlist_content_type_is_sent_as_the_api_spells_it(m, tmp_path):
+    """Given content_type ' TEXT/CSV ', then the watchlist is created with contentType 'text/csv'."""
+    m.get(f"{WS_URL}/watchlists/wl1", status_code=404, json={"error": {"code": "NotFound", "message": "None."}})
+    m.put(f"{WS_URL}/watchlists/wl1", json={"name": "wl1", "properties": {"watchlistAlias": "wl1"}})
+    csv = tmp_path / "wl.csv"
+    csv.write_bytes(b"ip\n1.2.3.4\n")
+    created = run("azure-sentinel-watchlist-create-update", {
+        "watchlist_alias": "wl1", "watchlist_display_name": "WL", "file_entry_id": "e-1", "items_search_key": "ip",
+        "content_type": " TEXT/CSV "}, files={"e-1": str(csv)})
+    assert only_entry(created).get("Type") != 4, created.results
+    [put] = [r for r in m.request_history if r.method == "PUT"]
+    assert put.json()["properties"]["contentType"] == "text/csv"
+
+
+def test_an_unexpected_enrichment_failure_keeps_the_incident_and_names_the_failure(m):
+    """Given an alerts call that fails with an exception no one expected, then the incident is still handed
+    over, with the exception's type under enrichment_errors."""
+    m.get(f"{WS_URL}/incidents", json={"value": [incident("inc-1", 1)]})
+    m.post(f"{WS_URL}/incidents/inc-1/alerts", exc=ValueError("not an HTTP failure"))
+    platform = run("fetch-incidents", params=base_params(isFetch=True, fetch_additional_info=["Alerts"]))
+    [fetched] = platform.incidents
+    assert json.loads(fetched["rawJSON"])["enrichment_errors"] == {
+        "alerts": "Unexpected ValueError while reading the alerts."}
+
+
+def test_secrets_shorter_than_4_characters_are_not_masked():
+    """Given a given secret and a token of 3 characters and of 4, then only the 4-character ones are masked
+    (masking every 3-letter string would blank ordinary words)."""
+    redact = MOD.Redactor(["abc", "abcd"], lambda: ["xyz", "wxyz"])
+    assert redact("abc abcd xyz wxyz") == "abc <redacted> xyz <redacted>"
+
+
+def test_a_failed_fetch_is_logged_as_an_error(m):
+    """Given a fetch whose listing is refused, then the fetch raises (the platform keeps the old lastRun) and
+    the platform's error log says fetch-incidents failed, and why."""
+    from xsoar_local.platform import Platform, run_module
+
+    m.get(f"{WS_URL}/incidents", status_code=403, json={"error": {"code": "AuthorizationFailed", "message": "No."}})
+    platform = Platform(params=base_params(isFetch=True), command="fetch-incidents", last_run={})
+    with pytest.raises(Exception) as raised:  # the SentinelError of the module the platform ran
+        run_module(platform)
+    assert type(raised.value).__name__ == "SentinelError"
+    errors = [text for level, text in platform.logs if level == "error"]
+    assert errors == [f"fetch-incidents failed: {raised.value}"] and "HTTP 403" in errors[0], errors
+
+
+def test_a_person_is_named_by_the_first_key_they_have_and_no_name_is_none():
+    """Given a UserInfo whose name is empty, then its email names it; with every key empty, it is None
+    (not an empty string that reads as a name)."""
+    assert MOD._who({"name": "", "email": "erin@contoso.com"}) == "erin@contoso.com"
+    assert MOD._who({"name": "", "email": "", "objectId": ""}) is None
+    assert MOD._who("not an object") is None
