@@ -1272,11 +1272,12 @@ def _cell(value: Any) -> str:
 
 
 def markdown_table(title: str, rows: list[dict[str, Any]], headers: list[str] | None = None) -> str:
-    """A titled markdown table; columns with no value in any row are left out (removeNull)."""
+    """A titled markdown table (columns: `headers`, else every row's keys in the order first seen); columns
+    with no value in any row are left out (removeNull)."""
     lines = [f"### {title}"]
     if not rows:
         return lines[0] + "\n**No entries.**\n"
-    headers = headers or list(rows[0])
+    headers = headers or list(dict.fromkeys(key for row in rows for key in row))
     columns = [h for h in headers if any(row.get(h) not in (None, "", []) for row in rows)]
     lines.append("|" + "|".join(pascal_to_space(c) for c in columns) + "|")
     lines.append("|" + "|".join("---" for _ in columns) + "|")

@@ -452,3 +452,10 @@ def test_a_person_is_named_by_the_first_key_they_have_and_no_name_is_none():
     assert MOD._who({"name": "", "email": "erin@contoso.com"}) == "erin@contoso.com"
     assert MOD._who({"name": "", "email": "", "objectId": ""}) is None
     assert MOD._who("not an object") is None
+
+
+def test_a_table_without_headers_has_the_columns_of_every_row():
+    """Given rows with different keys and no headers, then each key is a column, in the order first seen,
+    and a column no row fills is left out."""
+    table = MOD.markdown_table("T", [{"a": 1, "b": None}, {"c": "x", "a": 2}])
+    assert table == "### T\n|a|c|\n|---|---|\n|1||\n|2|x|\n"
