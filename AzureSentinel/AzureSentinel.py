@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import demistomock as demisto  # noqa: E402  (the platform provides this module)
 import requests
@@ -861,7 +861,7 @@ class Transport:
     def check_url(self, url: str, pin: str | None = None) -> None:
         """Only this API's endpoint (and, for links, only the pinned collection) receives the token."""
         parts = urlsplit(url)
-        if (parts.scheme, parts.hostname, parts.port) != (self.base.scheme, self.base.hostname, self.base.port):
+        if _origin(parts) != _origin(self.base):
             raise UnsafeRequestError(f"Refusing to send a request to {parts.scheme}://{parts.netloc}: only "
                                      f"{self.base.scheme}://{self.base.netloc} (the configured endpoint) "
                                      f"receives the access token.")
@@ -908,9 +908,9 @@ class Transport:
 
     def collect(self, method: str, url: str, limit: int, sized: bool = True, next_link: str | None = None,
                 params: dict[str, Any] | None = None, **kwargs: Any) -> tuple[list[Any], str | None]:
-        """Up to `limit` items and the link to continue from (None when done). Where the API takes no $top
-        (`sized` False), a page larger than what is left is cut and the link is that page's own URL with
-        `#skip=N`: passed back as next_link, it continues inside the page, so nothing is skipped."""
+        """Up to `limit` items and the link to continue from (None when done). A page larger than what is left
+        (where the API takes no $top, `sized` False, or a server ignored it) is cut and the link is that page's
+        own URL with `#skip=N`: passed back as next_link, it continues inside the page, so nothing is skipped."""
         link, skip = _split_skip(next_link)
         current = link or f"{url}?{urlencode(params or {}, quote_via=quote, safe='$/:,')}"  # the page being read
         items: list[Any] = []
@@ -919,7 +919,7 @@ class Transport:
         for page, following in self.pages(method, url, top=top, next_link=link, params=params, **kwargs):
             page, skipped, skip = page[skip:], skip, 0
             room = limit - len(items)
-            if not sized and len(page) > room:
+            if len(page) > room:
                 return items + page[:room], f"{current}#skip={skipped + room}"
             items.extend(page)
             if len(items) >= limit:
@@ -928,12 +928,20 @@ class Transport:
         return items[:limit], following
 
 
+def _origin(parts: SplitResult) -> tuple[str, str | None, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in; a malformed port is no origin."""
+    try:
+        return parts.scheme, parts.hostname, parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return parts.scheme, None, None
+
+
 def _split_skip(link: str | None) -> tuple[str | None, int]:
     """A next_link and the `#skip=N` continuation inside its page (0 when it has none)."""
     if not link or "#skip=" not in link:
         return link, 0
     base, _, count = link.rpartition("#skip=")
-    if not count.isdigit():
+    if not count.isdigit() or not base:
         raise ConfigError("The next_link ends in a malformed '#skip=' part; pass back the link the command returned.")
     return base, int(count)
 
@@ -1159,12 +1167,11 @@ def parse_time(value: Any) -> datetime | None:
     *fields, fraction, zone = match.groups()
     try:
         parsed = datetime(*map(int, fields), int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone.utc)
-    except ValueError:  # the right shape but no calendar time (month 13, day 45)
+        if zone and zone != "Z":
+            sign = 1 if zone[0] == "+" else -1
+            parsed -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:]))
+    except (ValueError, OverflowError):  # the right shape but no calendar time (month 13; in UTC past year 9999)
         return None
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        hours, minutes = int(zone[1:3]), int(zone[-2:])
-        return parsed - sign * timedelta(hours=hours, minutes=minutes)
     return parsed
 
 
@@ -1610,7 +1617,7 @@ WRITABLE_INCIDENT_PROPERTIES = frozenset({
 def with_user_labels(labels: Any, names: list[str]) -> list[dict[str, Any]]:
     """The label objects of `labels`, then a User label for each of `names` not among them (each once)."""
     existing = _objs(labels)
-    have = {label.get("labelName") for label in existing}
+    have = {label["labelName"] for label in existing if isinstance(label.get("labelName"), str)}
     return existing + [{"labelName": name, "labelType": "User"} for name in dict.fromkeys(names) if name not in have]
 
 
@@ -1970,7 +1977,10 @@ def _ti_time(value: Any) -> Any:
     text = str(value).strip()
     age = FETCH_TIME_RE.match(re.sub(r"(?i)\s+ago$", "", text))
     if age:
-        return timedelta(days=int(age.group(1)) * FETCH_UNIT_DAYS[age.group(2).lower()])
+        days = int(age.group(1)) * FETCH_UNIT_DAYS[age.group(2).lower()]
+        if days > MAX_AGE_DAYS:
+            raise ValueError("an age must be at most 1000 years")
+        return timedelta(days=days)
     try:
         moment = datetime.fromisoformat(text)
         return iso_z(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
@@ -1979,6 +1989,7 @@ def _ti_time(value: Any) -> Any:
                          "as '7 days'") from None
 
 
+MAX_AGE_DAYS = 365_000  # 1000 years: now minus any such age is still a calendar time
 TiTime = Annotated[Any, BeforeValidator(_ti_time)]  # resolved against the clock by _at
 Confidence = Annotated[int, Field(ge=0, le=100)]
 ThreatTypes = Annotated[list[ThreatType], BeforeValidator(_as_list)]
@@ -3403,8 +3414,9 @@ def remote_data(client: Client, settings: Settings, incident_id: str, since: dat
     props = _obj(incident.get("properties"))
     extra = enrich(client, [incident], settings.additional_info)[0] if settings.additional_info else {}
     mirrored = {k: v for k, v in {**fetch_context(incident), **extra}.items() if v is not None}
-    comments = sorted((c for page, _ in client.transport.pages("GET", client.url("incidents", incident_id, "comments"))
-                       for c in page), key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc"))))
+    listed = {str(c.get("name")): c for page, _ in client.transport.pages(
+        "GET", client.url("incidents", incident_id, "comments")) for c in page}  # one per name, across pages
+    comments = sorted(listed.values(), key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc"))))
     entries = [comment_entry(c, incident_id) for c in comments
                if not str(c.get("name") or "").startswith(own_comment_prefix(instance))
                and (parse_time(_obj(c.get("properties")).get("createdTimeUtc")) or EPOCH) > since]
@@ -3563,7 +3575,7 @@ def mirror_entry(client: Client, instance: str, remote_id: str, entry: dict[str,
     text = contents if isinstance(contents, str) else json.dumps(contents, default=str) if contents else ""
     if not text.strip():
         return
-    user = str(entry.get("user") or "").strip()
+    user = str(entry.get("user") or "").strip()[:100]
     footer = f"\n\n(Mirrored from Cortex XSOAR{f' by {user}' if user else ''}.)"
     # The same entry always gets the same ID (instance, incident, entry ID): re-sending overwrites it.
     key = f"{instance}\x1f{remote_id}\x1f{entry.get('id') or text}"

@@ -556,3 +556,108 @@ def test_a_ca_bundle_that_does_not_exist_is_one_clear_error(m, monkeypatch, tmp_
                                       authority_url="https://127.0.0.1:9"))
     message = one_line(only_error(platform))
     assert "REQUESTS_CA_BUNDLE" in message and "gone.pem" in message
+
+
+# -- 11. found by attacking the commands and mirroring (2026-12-02) ---------------------------------------
+
+NEXT_LINK = 'AzureSentinel.NextLink(val.Description == "NextLink for listing commands")'
+
+
+def numbered(count: int, start: int = 1) -> list[dict]:
+    return [incident(f"inc-{n}", n) for n in range(start, start + count)]
+
+
+def test_an_incident_time_past_the_calendar_in_utc_does_not_stop_the_fetch(m):
+    """Given an incident created at 9999-12-31T23:59:59-01:00 (after year 9999 in UTC) beside a good one,
+    when fetching, then both arrive: the time reads as no time, as any other unreadable one."""
+    mock_login(m)
+    odd = incident("inc-1", 1, createdTimeUtc="9999-12-31T23:59:59-01:00")
+    m.get(f"{WS_URL}/incidents", json={"value": [odd, incident("inc-2", 2)]})
+    platform, error = fetch()
+    assert error is None
+    assert [i["dbotMirrorId"] for i in platform.incidents] == ["inc-1", "inc-2"]
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_last_update_past_the_calendar_in_utc_is_a_skip_update_error(m, value):
+    message = one_line(only_error(run("get-modified-remote-data", {"lastUpdate": value})))
+    assert "skip update" in message and "Argument 'lastUpdate' is not a time" in message
+
+
+def test_an_indicator_age_beyond_1000_years_is_refused(m):
+    """Given an age so large that now minus it is no calendar time, then one error names the argument."""
+    message = one_line(only_error(run("azure-sentinel-threat-indicator-query", {"min_valid_until": "100000 years"})))
+    assert "Argument 'min_valid_until' is invalid: an age must be at most 1000 years" in message
+    assert arm_requests(m) == []
+
+
+def test_a_page_longer_than_top_is_cut_and_continued_inside_it(m):
+    """Given a server that answers $top=5 with 10 incidents, when list-incidents asks for 5, then 5 come back
+    and the next_link continues inside that page: the next call returns incidents 6 to 10, none skipped."""
+    mock_login(m)
+    m.get(f"{WS_URL}/incidents", json={"value": numbered(10)})
+    first = only_entry(run("azure-sentinel-list-incidents", {"limit": "5"}))
+    assert [i["name"] for i in first["Contents"]] == [f"inc-{n}" for n in range(1, 6)]
+    link = first["EntryContext"][NEXT_LINK]["URL"]
+    second = only_entry(run("azure-sentinel-list-incidents", {"limit": "5", "next_link": link}))
+    assert [i["name"] for i in second["Contents"]] == [f"inc-{n}" for n in range(6, 11)]
+
+
+def test_a_next_link_that_spells_out_the_default_port_is_followed(m):
+    """Given a nextLink to https://management.azure.com:443/..., then it is the same endpoint and is followed;
+    a nextLink to another port is still refused."""
+    mock_login(m)
+    link = f"{ARM}:443{WS_URL[len(ARM):]}/incidents?$skipToken=1"
+    m.get(re.compile(re.escape(ARM) + "(:443)?" + re.escape(f"{WS_URL[len(ARM):]}/incidents")),
+          [{"json": {"value": numbered(1), "nextLink": link}}, {"json": {"value": numbered(1, start=2)}}])
+    entry = only_entry(run("azure-sentinel-list-incidents", {"limit": "5"}))
+    assert [i["name"] for i in entry["Contents"]] == ["inc-1", "inc-2"]
+    other = only_error(run("azure-sentinel-list-incidents", {"next_link": link.replace(":443", ":8443")}))
+    assert "Refusing to send a request to https://management.azure.com:8443" in other
+
+
+@pytest.mark.parametrize("link", ["#skip=3", "https://management.azure.com:notaport/x"])
+def test_a_next_link_without_a_page_or_with_a_bad_port_is_one_clear_error(m, link):
+    message = one_line(only_error(run("azure-sentinel-list-incidents", {"next_link": link})))
+    assert "next_link" in message or "Refusing" in message
+    assert "://'" not in message and "Refusing to send a request to ://" not in message
+    assert arm_requests(m) == []
+
+
+def test_a_comment_listed_on_two_pages_is_mirrored_in_once(m):
+    mock_login(m)
+    m.get(INCIDENT_URL, json=incident())
+    comment = {"name": "c1", "properties": {"message": "hello", "createdTimeUtc": "2025-02-01T00:00:00Z",
+                                            "author": {"name": "Bob"}}}
+    m.get(f"{INCIDENT_URL}/comments", [
+        {"json": {"value": [comment], "nextLink": f"{INCIDENT_URL}/comments?$skipToken=1"}},
+        {"json": {"value": [comment]}}])
+    results = run("get-remote-data", {"id": INCIDENT_ID, "lastUpdate": "2025-01-01T00:00:00Z"}).results
+    assert len([e for e in results[1:] if e.get("Note")]) == 1, results
+
+
+def test_a_label_whose_name_is_not_a_string_does_not_stop_an_update(m):
+    """Given an incident carrying a label whose name is a list, when labels are added, then the update is
+    written with the new label (the odd one kept as it is)."""
+    mock_login(m)
+    m.get(INCIDENT_URL, json=incident(labels=[{"labelName": ["x"], "labelType": "User"}]))
+    m.put(INCIDENT_URL, json=incident())
+    entry = only_entry(run("azure-sentinel-update-incident", {"incident_id": INCIDENT_ID, "labels": "a"}))
+    assert entry["Type"] == 1, entry
+    [put] = [r for r in m.request_history if r.method == "PUT"]
+    assert put.json()["properties"]["labels"] == [{"labelName": ["x"], "labelType": "User"},
+                                                  {"labelName": "a", "labelType": "User"}]
+
+
+def test_a_mirrored_comment_stays_within_the_limit_whatever_the_user_name(m):
+    """Given an entry whose user name is 40,000 characters, then the comment written is at most 30,000
+    characters and names the user by its first 100."""
+    mock_login(m)
+    m.get(INCIDENT_URL, json=incident())
+    m.put(re.compile(re.escape(f"{INCIDENT_URL}/comments/") + ".+"), json={"name": "c", "properties": {}})
+    entries = [{"id": "1@2", "contents": "note " * 10, "user": "u" * 40_000, "tags": ["comment"]}]
+    run("update-remote-system", {"remoteId": INCIDENT_ID, "data": {}, "entries": entries, "incidentChanged": False,
+                                 "status": 1, "delta": {}}, params=base_params(comment_tag="comment"))
+    [put] = [r for r in m.request_history if r.method == "PUT"]
+    message = put.json()["properties"]["message"]
+    assert len(message) <= 30_000 and message.endswith(f"(Mirrored from Cortex XSOAR by {'u' * 100}.)")
