@@ -401,3 +401,18 @@ def test_a_listing_that_never_ends_stops_after_exactly_1000_pages(m, clock):
         list(client.transport.pages("GET", f"{WS_URL}/incidents"))
     assert str(caught.value) == "Stopped after 1000 pages; narrow the query with a filter."
     assert len(arm_requests(m)) == 1000
+
+
+@pytest.mark.parametrize("allow_empty, expected", [(True, None), (False, "empty body")])
+def test_a_204_is_an_empty_answer_whatever_it_carries(allow_empty, expected):
+    """Given HTTP 204 (No Content) with bytes after it anyway (a proxy's), then it reads as no body: nothing
+    where an empty answer is allowed, else the empty-body error; the bytes are never parsed."""
+    import requests
+
+    raw = requests.models.Response()
+    raw.status_code, raw._content = 204, b'{"value": [{"name": "from nowhere"}]}'
+    if allow_empty:
+        assert MOD.parse_body(raw, "POST /x", allow_empty=True) is None
+    else:
+        with pytest.raises(MOD.ApiError, match="HTTP 204 with an empty body"):
+            MOD.parse_body(raw, "POST /x")
