@@ -459,3 +459,22 @@ def test_a_table_without_headers_has_the_columns_of_every_row():
     and a column no row fills is left out."""
     table = MOD.markdown_table("T", [{"a": 1, "b": None}, {"c": "x", "a": 2}])
     assert table == "### T\n|a|c|\n|---|---|\n|1||\n|2|x|\n"
+
+
+@pytest.mark.parametrize("age, accepted", [("1000 years", True), ("1001 years", False)])
+def test_an_indicator_age_may_be_1000_years(m, age, accepted):
+    """Given min_valid_until as an age of exactly 1000 years, then the query is sent; one year more is refused."""
+    m.post(f"{INDICATORS}/queryIndicators", json={"value": []})
+    platform = run("azure-sentinel-threat-indicator-query", {"min_valid_until": age})
+    if accepted:
+        assert only_entry(platform).get("Type") != 4, platform.results
+    else:
+        assert only_error(platform).endswith("Argument 'min_valid_until' is invalid: an age must be at most 1000 "
+                                             "years.")
+
+
+def test_a_bad_ip_indicator_value_is_quoted_to_80_characters(m):
+    value = "1" * 200
+    message = only_error(run("azure-sentinel-threat-indicator-create", {
+        "display_name": "ind", "threat_types": "malicious-activity", "indicator_type": "ipv4", "value": value}))
+    assert message.endswith(f"Argument 'value' is not an IPV4 address or network: '{'1' * 80}'.")
