@@ -182,7 +182,7 @@ def _as_list(value: Any) -> list[str]:
     if text.startswith("["):
         try:
             return [str(v).strip() for v in json.loads(text) if str(v).strip()]
-        except ValueError:
+        except (ValueError, RecursionError):  # not a JSON list after all: the commas decide
             pass
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -255,6 +255,7 @@ class Settings(BaseModel):
         return f"{self.cloud.arm}/.default"
 
 
+MAX_AGE_DAYS = 365_000  # 1000 years, the longest age (first fetch, indicator times): now minus it is a time
 FETCH_TIME_RE = re.compile(r"^\s*(\d+)\s*(minute|hour|day|week|month|year)s?\s*$", re.I)
 FETCH_UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}
 ADDITIONAL_INFO = ("Alerts", "Entities", "Comments", "Relations")
@@ -265,7 +266,11 @@ def _parse_fetch_time(text: str) -> timedelta:
     if not match:
         raise ConfigError(f"First fetch timestamp '{text}' is not of the form '<number> <unit>', "
                           f"for example '3 days' or '12 hours'.")
-    return timedelta(days=int(match.group(1)) * FETCH_UNIT_DAYS[match.group(2).lower()])
+    days = int(match.group(1)) * FETCH_UNIT_DAYS[match.group(2).lower()]
+    if days > MAX_AGE_DAYS:
+        raise ConfigError(f"First fetch timestamp '{text}' goes back more than 1000 years; give a shorter "
+                          f"window, for example '30 days'.")
+    return timedelta(days=days)
 
 
 def _whole_number(value: Any, name: str, default: int, low: int, high: int) -> int:
@@ -982,7 +987,7 @@ def parse_body(raw: requests.Response, what: str, *, items_key: str | None = Non
                        f"object; a proxy may be answering instead of Azure: check the proxy settings.", status)
     try:
         data = raw.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(f"{what}: Azure answered HTTP {status} with a body that is not JSON: "
                        f"{_snippet(raw.text)!r}; a proxy, firewall or captive portal may be answering instead "
                        f"of Azure: check the proxy settings.", status) from None
@@ -1335,11 +1340,13 @@ def json_arg(value: Any, shape: type = dict, lenient: bool = False) -> Any:
     """A JSON argument, as text or as the value itself: an object (shape=dict) or a list of objects (shape=list;
     one object is a list of one). `lenient`, for the platform's own arguments: nothing is an empty one, and
     the shape is left to the args model (update-remote-system skips what is not an entry)."""
+    what = "object" if shape is dict else "list of objects"
     try:
         value = json.loads(value) if isinstance(value, str) else value
     except ValueError as exc:
-        what = "object" if shape is dict else "list of objects"
         raise ValueError(f"it is not valid JSON ({exc}); write a JSON {what}") from None
+    except RecursionError:
+        raise ValueError(f"it is nested too deeply to read; write a flatter JSON {what}") from None
     if lenient and value is None:
         return shape()
     value = [value] if shape is list and isinstance(value, dict) else value
@@ -1989,7 +1996,6 @@ def _ti_time(value: Any) -> Any:
                          "as '7 days'") from None
 
 
-MAX_AGE_DAYS = 365_000  # 1000 years: now minus any such age is still a calendar time
 TiTime = Annotated[Any, BeforeValidator(_ti_time)]  # resolved against the clock by _at
 Confidence = Annotated[int, Field(ge=0, le=100)]
 ThreatTypes = Annotated[list[ThreatType], BeforeValidator(_as_list)]

@@ -661,3 +661,28 @@ def test_a_mirrored_comment_stays_within_the_limit_whatever_the_user_name(m):
     [put] = [r for r in m.request_history if r.method == "PUT"]
     message = put.json()["properties"]["message"]
     assert len(message) <= 30_000 and message.endswith(f"(Mirrored from Cortex XSOAR by {'u' * 100}.)")
+
+
+def test_a_json_argument_nested_too_deeply_is_one_error_naming_it(m):
+    deep = '{"a":' * 20_000 + "1" + "}" * 20_000
+    message = one_line(only_error(run("azure-sentinel-create-update-watchlist-item",
+                                      {"watchlist_alias": "wl", "item_key_value": deep})))
+    assert message.endswith("Argument 'item_key_value' is invalid: it is nested too deeply to read; write a flatter "
+                            "JSON object.")
+    assert arm_requests(m) == []
+
+
+def test_an_answer_nested_too_deeply_is_one_api_error(m):
+    mock_login(m)
+    m.get(INCIDENT_URL, text='{"a":' * 20_000 + "1" + "}" * 20_000)
+    message = one_line(only_error(run("azure-sentinel-get-incident-by-id", {"incident_id": INCIDENT_ID})))
+    assert "with a body that is not JSON" in message
+
+
+def test_a_first_fetch_window_beyond_1000_years_is_the_settings_error(m):
+    """Given First fetch timestamp '1000000 years' (now minus it is no calendar time), then fetch fails with
+    the settings' sentence, before any request."""
+    platform, error = fetch(params=base_params(isFetch=True, fetch_time="1000000 years"))
+    assert str(error).endswith("First fetch timestamp '1000000 years' goes back more than 1000 years; give a "
+                               "shorter window, for example '30 days'.")
+    assert arm_requests(m) == []
