@@ -197,6 +197,15 @@ def test_each_run_loads_the_module_fresh_and_context_persists(host: Host) -> Non
                  id="unset-env-var"),
     pytest.param(["run", "--bogus", "fake-count"], "", "unrecognized arguments: --bogus", id="bad-option"),
     pytest.param(["fetch", "--cycles", "0"], "", "--cycles must be 1 or more.", id="bad-cycles"),
+    pytest.param(["fetch", "--every", "inf"], "", "--every must be a number of seconds from 0 to 604800 (a week).",
+                 id="every-infinite"),
+    pytest.param(["fetch", "--every", "nan"], "", "--every must be a number of seconds from 0 to 604800",
+                 id="every-not-a-number"),
+    pytest.param(["run", "fake-count"], "statuses_to_fetch: 5\n",
+                 "parameter 'statuses_to_fetch' (Incident Statuses to Fetch) must be a list or a comma-separated "
+                 "string, not 5.", id="multi-select-a-number"),
+    pytest.param(["run", "--instance", ".", "fake-count"], "", "instance file . cannot be read (Is a directory)",
+                 id="instance-a-directory"),
     pytest.param(["fetch"], "isFetch: false\n", "isFetch is false; set `isFetch: true`", id="fetch-disabled"),
     pytest.param(["frobnicate"], "", "invalid choice: 'frobnicate'", id="unknown-action"),
 ])
@@ -396,3 +405,64 @@ def test_a_fetch_overtaken_by_another_process_commits_nothing(tmp_path: Path) ->
         with pytest.raises(ConcurrentFetch):
             state.commit_fetch([{"name": "b", "dbotMirrorId": "g1"}], {"last_number": 1}, None, after_cycle=0)
         assert [i.id for i in state.incidents()] == ["g1"] and state.cycles() == 1
+
+
+def test_an_instance_file_that_is_not_utf8_is_one_line(host: Host) -> None:
+    (host.root / "binary.yml").write_bytes(b"\xff\xfe\x00bad")
+    result = host("run", "--instance", "binary.yml", "fake-count")
+    assert result.code == 2 and result.out == ""
+    assert result.err == ("azure-sentinel: error: instance file binary.yml cannot be read (it is not UTF-8 text); "
+                          "pass --instance FILE, a YAML or JSON file of params.\n")
+
+
+def test_the_state_file_and_its_folder_are_readable_by_their_owner_only(host: Host) -> None:
+    """The state holds cached access tokens: the folder is created 0700 and the file 0600 (an older,
+    world-readable file is tightened when it is opened)."""
+    host.instance()
+    assert host("fetch").code == 0
+    folder, state = host.root / ".azure-sentinel", host.root / ".azure-sentinel" / "state.sqlite"
+    assert (folder.stat().st_mode & 0o777, state.stat().st_mode & 0o777) == (0o700, 0o600)
+    state.chmod(0o644)
+    assert host("incidents").code == 0
+    assert state.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_comment_that_is_not_valid_unicode_is_stored_with_replacement_characters(host: Host) -> None:
+    """Given a comment whose bytes were not UTF-8 (the shell passes them as lone surrogates), then it is
+    stored with U+FFFD in their place, and the state file stays usable."""
+    host.instance()
+    assert host("fetch").code == 0
+    added = host("incidents", "comment", "1", "x\udcffy")
+    assert added.code == 0, added.err
+    [entry] = host.state().entries(1)
+    assert entry.contents == "x\ufffdy"
+    assert host("incidents", "show", "1").code == 0
+
+
+def test_control_characters_from_sentinel_are_shown_escaped(host: Host) -> None:
+    """Given an incident title and a note carrying terminal escape sequences, then the table, the details
+    and the printed entries show them as \\xNN instead of sending them to the terminal."""
+    from xsoar_local.output import incidents_table, print_entries, printable
+    from xsoar_local.state import ReceivedIncident
+
+    title = "evil \x1b[31mRED\x1b[0m \x1b]0;pwned\x07"
+    assert printable(title) == "evil \\x1b[31mRED\\x1b[0m \\x1b]0;pwned\\x07"
+    assert printable("line\r\nnext\ttab") == "line\nnext\ttab"
+    received = ReceivedIncident(seq=1, id="g", number=1, name=title, occurred="", severity=2.0, raw_json=None,
+                                received_at=0.0, cycle=1)
+    assert "\x1b" not in incidents_table([received]) and "\\x1b[31mRED" in incidents_table([received])
+    import io
+    out = io.StringIO()
+    print_entries([{"Type": 1, "HumanReadable": title, "Contents": {}}], out=out, err=out)
+    assert out.getvalue() == printable(title) + "\n"
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_output_quietly(host: Host) -> None:
+    """Given `azure-sentinel ... | head` (the reader closes the pipe before the output is written), then the
+    process ends with 141 (128 + SIGPIPE) and no traceback."""
+    script = Path(sys.executable).parent / "azure-sentinel"
+    host.instance()
+    process = subprocess.Popen([str(script), "run", "fake-count"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # before the child has written anything: it is still importing
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, err.decode()) == (141, "")

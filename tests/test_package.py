@@ -269,3 +269,14 @@ def test_the_logo_is_a_small_png_of_the_platforms_size_drawn_by_our_script():
     assert make_logo.png_bytes() == data
 
 # endregion
+
+
+@pytest.mark.parametrize("where", ["a-file", "inside-a-file"])
+def test_an_out_path_that_cannot_be_a_folder_is_one_line(capsys, tmp_path, where):
+    """Given --out naming an existing file (or a path under one), then one line says so, with exit 2."""
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    out = tmp_path / "a-file" if where == "a-file" else tmp_path / "a-file" / "dist"
+    code, stdout, stderr = cli_package(capsys, "--out", str(out))
+    assert (code, stdout) == (2, "")
+    assert stderr.startswith(f"azure-sentinel: error: cannot write the package into {out} (")
+    assert stderr.endswith("); pass --out DIRECTORY, a folder that can be created or written.\n")

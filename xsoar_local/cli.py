@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter
@@ -32,13 +33,15 @@ from xsoar_local import incidents as local
 from xsoar_local.errors import ConfigError
 from xsoar_local.instance import instance_path, load_instance
 from xsoar_local.manifest import Command, Manifest, load_manifest
-from xsoar_local.output import incident_details, incident_dict, incidents_table, print_entries, to_json
+from xsoar_local.output import incident_details, incident_dict, incidents_table, print_entries, printable, to_json
 from xsoar_local.state import ConcurrentChange, Entry, LocalIncident, State, state_path
 
 if TYPE_CHECKING:
     from xsoar_local.terminal import Terminal
 
 EXIT_OK, EXIT_INTEGRATION_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_PIPE = 141  # 128 + SIGPIPE, what a Unix tool whose reader closed the pipe exits with
+MAX_EVERY_S = 7 * 24 * 3600
 
 sleep = time.sleep  # replaced in tests
 
@@ -63,6 +66,20 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `azure-sentinel` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # text that is not valid Unicode (lone surrogates) prints as '?'
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        try:  # what is still buffered goes nowhere, instead of failing again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_PIPE
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["emulator"]:
         return _emulator(argv[1:])
     try:
@@ -266,8 +283,8 @@ def _docs(ns: argparse.Namespace, extra: list[str]) -> int:
 def _check_repeat(ns: argparse.Namespace) -> None:
     if ns.cycles is not None and ns.cycles < 1:
         raise ConfigError("--cycles must be 1 or more.")
-    if ns.every is not None and ns.every < 0:
-        raise ConfigError("--every must be 0 or more seconds.")
+    if ns.every is not None and not 0 <= ns.every <= MAX_EVERY_S:  # also refuses nan and inf
+        raise ConfigError(f"--every must be a number of seconds from 0 to {MAX_EVERY_S} (a week).")
 
 
 def _repeat(ns: argparse.Namespace, run_cycle: Callable[[], Any], logs: Callable[[Any], None],
@@ -393,7 +410,7 @@ def _incidents(ns: argparse.Namespace, extra: list[str]) -> int:
             entry = local.comment(incident, " ".join(ns.text), ns.tag, time.time())
             incident = _store(state, incident, [entry])
             tags = f"tags {', '.join(entry.tags)}" if entry.tags else "no tag: it stays local (--tag TAG to mirror it)"
-            summary = f"incident {incident.seq}: entry {entry.entry_id} added ({tags})"
+            summary = printable(f"incident {incident.seq}: entry {entry.entry_id} added ({tags})")
         else:
             summary = ""
         entries = state.entries(incident.seq)
@@ -461,6 +478,6 @@ def _print_logs(ns: argparse.Namespace, outcome: host.Outcome) -> None:
     if not ns.verbose:
         return
     for level, message in outcome.platform.logs:
-        print(f"[{level}] {message}", file=sys.stderr)
+        print(printable(f"[{level}] {message}"), file=sys.stderr)
     if outcome.trace:
         print(outcome.trace, file=sys.stderr, end="")

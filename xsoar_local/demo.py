@@ -66,8 +66,8 @@ def _demo_steps(module: Path, manifest: Manifest, state: State, params: dict[str
         received = state.incidents()
         print(incidents_table(received))
         print(f"Fetched {len(received)} incidents from the local Sentinel emulator in {report.seconds:.1f}s; "
-              f"lastRun {report.last_run_bytes} B. Next: `azure-sentinel emulator`, then "
-              "`azure-sentinel fetch --instance instance.yml`.")
+              f"lastRun {report.last_run_bytes} B. Next: `azure-sentinel emulator --write-instance "
+              "instance.yml`, then `azure-sentinel fetch --instance instance.yml`.")
         return 0
     if report is not None and "fetch-incidents" not in (report.error or ""):
         print(report.line(), file=sys.stderr)

@@ -53,6 +53,10 @@ def load_instance(path: Path, environ: Mapping[str, str] | None = None) -> Insta
     except FileNotFoundError:
         raise ConfigError(f"instance file {path} not found; create it (param name: value) "
                           f"or pass --instance FILE / set {INSTANCE_ENV}.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
+        raise ConfigError(f"instance file {path} cannot be read ({reason}); pass --instance FILE, a YAML or "
+                          f"JSON file of params.") from None
     try:
         raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

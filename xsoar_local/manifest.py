@@ -188,6 +188,9 @@ def _coerce_param(param: Param, value: Any, source: str) -> Any:
     if param.type == TYPE_CREDENTIALS:
         return _to_credentials(param, value, source)
     if param.type == TYPE_MULTI_SELECT:
+        if not isinstance(value, (str, list)):
+            raise ConfigError(f"{source}: parameter {param.label} must be a list or a comma-separated string, not "
+                              f"{value!r}.")
         items = [v.strip() for v in value.split(",")] if isinstance(value, str) else [_text(v) for v in value]
         items = [v for v in items if v]
         for item in items:

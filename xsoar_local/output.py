@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
     from xsoar_local.terminal import Terminal
 
 SEVERITY_NAMES = {0: "Unknown", 0.5: "Informational", 1: "Low", 2: "Medium", 3: "High", 4: "Critical"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (but tab and newline), DEL and C1
+
+
+def printable(text: str) -> str:
+    """Text safe to show on a terminal: control characters other than tab and newline are written as \\xNN,
+    so data from Sentinel (an incident title, a comment) cannot move the cursor, recolour the screen or
+    retitle the window. --json output needs none of this: JSON escapes them."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\r\n", "\n"))
 
 
 def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO | None = None,
@@ -28,18 +37,18 @@ def print_entries(entries: Sequence[Any], out: TextIO | None = None, err: TextIO
     out, err = out or sys.stdout, err or sys.stderr
     for entry in entries:
         if not isinstance(entry, dict):
-            print(entry if isinstance(entry, str) else to_json(entry), file=out)
+            print(printable(entry if isinstance(entry, str) else to_json(entry)), file=out)
         elif entry.get("Type") == ENTRY_ERROR:
-            print(f"Error: {entry.get('Contents')}", file=err)
+            print(printable(f"Error: {entry.get('Contents')}"), file=err)
         elif entry.get("HumanReadable"):
             if terminal is not None and isinstance(entry["HumanReadable"], str):
                 out.flush()
-                terminal.markdown(entry["HumanReadable"])
+                terminal.markdown(printable(entry["HumanReadable"]))
             else:
-                print(entry["HumanReadable"], file=out)
+                print(printable(str(entry["HumanReadable"])), file=out)
         else:
             contents = entry.get("Contents")
-            print(contents if isinstance(contents, str) else to_json(contents), file=out)
+            print(printable(contents if isinstance(contents, str) else to_json(contents)), file=out)
 
 
 def to_json(value: Any) -> str:
@@ -53,8 +62,8 @@ def severity_name(value: float | None) -> str:
 def incidents_table(incidents: Sequence[ReceivedIncident]) -> str:
     """A plain aligned table: number, severity, occurred, name."""
     header = ("#", "Number", "Severity", "Occurred", "Name")
-    rows = [(str(i.seq), "" if i.number is None else str(i.number), severity_name(i.severity), i.occurred, i.name)
-            for i in incidents]
+    rows = [(str(i.seq), "" if i.number is None else str(i.number), severity_name(i.severity), printable(i.occurred),
+             printable(i.name)) for i in incidents]
     return table(header, rows)
 
 
@@ -91,7 +100,7 @@ def incident_details(incident: LocalIncident, entries: Sequence[Entry], received
         tags = f" [{', '.join(entry.tags)}]" if entry.tags else ""
         lines.append(f"  {entry.entry_id}  {_time(entry.created)}  {entry.user or 'DBot'}  {state}{tags}")
         lines += [f"      {line}" for line in entry.contents.splitlines() or [""]]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def _level(value: object) -> float | None:

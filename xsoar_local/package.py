@@ -191,16 +191,20 @@ def build(module: Path, manifest_path: Path, out: Path, *, replace_official: boo
     identity = OFFICIAL if replace_official else SIDE_BY_SIDE
     unified = unified_yaml(manifest, module_text, description, image_png, identity)
     text = dump_yaml(unified)
-    out.mkdir(parents=True, exist_ok=True)
     result = Package(yml=out / OUTPUT_NAME, identity=identity)
-    result.yml.write_text(text, encoding="utf-8")
-    result.files.append(result.yml)
-    if pack:
-        readme = manifest_path.parent / "README.md"
-        result.zip = out / f"{PACK_ID}.zip"
-        write_pack(result.zip, text, identity, integration_readme=readme.read_text(encoding="utf-8")
-                   if readme.is_file() else None, version=PACK_VERSION)
-        result.files.append(result.zip)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        result.yml.write_text(text, encoding="utf-8")
+        result.files.append(result.yml)
+        if pack:
+            readme = manifest_path.parent / "README.md"
+            result.zip = out / f"{PACK_ID}.zip"
+            write_pack(result.zip, text, identity, integration_readme=readme.read_text(encoding="utf-8")
+                       if readme.is_file() else None, version=PACK_VERSION)
+            result.files.append(result.zip)
+    except OSError as exc:
+        raise PackageError(f"cannot write the package into {out} ({exc.strerror or exc}); pass --out DIRECTORY, "
+                           f"a folder that can be created or written.") from None
     return result
 
 

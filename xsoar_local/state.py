@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -224,6 +225,31 @@ def damaged(path: Path, what: str) -> StateError:
     return StateError(f"the state file {path} is damaged ({what}); delete it or pass --state NEW_FILE.")
 
 
+def _owner_only(path: Path) -> None:
+    """Create the state file readable by its owner only (it holds access tokens), or tighten it; a path that
+    cannot be opened as a file is left to sqlite3, which says why."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
+
+
+def _storable(value: Any) -> Any:
+    """Text as SQLite can store it: lone surrogates (bytes that were not UTF-8, or JSON escapes of half a
+    character) become U+FFFD; anything else unchanged."""
+    return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z, the last second a datetime can hold
+
+
+def _is_epoch(value: Any) -> bool:
+    """A stored time (epoch seconds) that is a calendar time: a number from 1970 to the year 9999."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_EPOCH
+
+
 class State:
     """The host's persistent state. Use as a context manager, or call `close()`."""
 
@@ -231,10 +257,11 @@ class State:
         self.path = Path(path)
         if str(self.path) != ":memory:":
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:
                 raise StateError(f"cannot create the folder of the state file {self.path} "
                                  f"({exc.strerror or exc}); pass --state NEW_FILE.") from None
+            _owner_only(self.path)
         try:  # isolation_level=None: transactions are explicit
             self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT)
         except sqlite3.Error as exc:
@@ -329,7 +356,7 @@ class State:
             return MirrorCursor()
         last_update, pending, cycle = row
         pending_ids = self._json(pending, "mirror_cursor.pending", list)
-        if not isinstance(last_update, (int, float)) or not isinstance(cycle, int) \
+        if not _is_epoch(last_update) or not isinstance(cycle, int) \
                 or not all(isinstance(i, str) for i in pending_ids):
             raise damaged(self.path, "mirror_cursor has values of the wrong type")
         return MirrorCursor(float(last_update), tuple(pending_ids), cycle)
@@ -351,7 +378,7 @@ class State:
         seq, status, fields, dirty, last_sync, version = row
         where = f"local_incidents row {seq}"
         parsed_dirty = self._json(dirty, f"{where} dirty", list)
-        if not all(isinstance(x, int) for x in (seq, status, version)) or not isinstance(last_sync, (int, float)) \
+        if not all(isinstance(x, int) for x in (seq, status, version)) or not _is_epoch(last_sync) \
                 or not all(isinstance(name, str) for name in parsed_dirty):
             raise damaged(self.path, f"{where} has values of the wrong type")
         return LocalIncident(seq, status, self._json(fields, f"{where} fields", dict), set(parsed_dirty),
@@ -360,7 +387,7 @@ class State:
     def _entry(self, row: Sequence[Any]) -> Entry:
         ident, incident, kind, contents, fmt, tags, note, source, user, created, pushed, mirror_cycle = row
         parsed_tags = self._json(tags, f"entries row {ident} tags", list)
-        if not all(isinstance(x, int) for x in (ident, incident, kind)) or not isinstance(created, (int, float)) \
+        if not all(isinstance(x, int) for x in (ident, incident, kind)) or not _is_epoch(created) \
                 or not all(isinstance(t, str) for t in parsed_tags):
             raise damaged(self.path, f"entries row {ident} has values of the wrong type")
         return Entry(id=ident, incident=incident, type=kind, contents=str(contents), format=str(fmt),
@@ -395,7 +422,7 @@ class State:
             cycle = self.cycles() + 1
             self._db.executemany(
                 "INSERT INTO incidents (id, number, name, occurred, severity, raw_json, received_at, cycle) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(*row, now, cycle) for row in rows])
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(*map(_storable, row), now, cycle) for row in rows])
             self._write_last_run(last_run_json, cycle)
             if context_json is not None:
                 self._write_context(context_json)
@@ -462,8 +489,9 @@ class State:
             cursor = self._db.execute(
                 "INSERT INTO entries (incident, type, contents, format, tags, note, source, user, created, pushed, "
                 "mirror_cycle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.incident, entry.type, entry.contents, entry.format, json.dumps(entry.tags), int(entry.note),
-                 entry.source, entry.user, entry.created, int(entry.pushed), entry.mirror_cycle))
+                (entry.incident, entry.type, _storable(entry.contents), entry.format, json.dumps(entry.tags),
+                 int(entry.note), _storable(entry.source), _storable(entry.user), entry.created, int(entry.pushed),
+                 entry.mirror_cycle))
             entry.id = cursor.lastrowid
 
     @contextmanager
@@ -534,10 +562,13 @@ def _received(row: Sequence[Any]) -> ReceivedIncident:
     def real(value: Any) -> float | None:
         return float(value) if isinstance(value, (int, float)) else None
 
+    def moment(value: Any) -> float:
+        return float(value) if _is_epoch(value) else 0.0
+
     return ReceivedIncident(
         seq=whole(seq) or 0, id=None if ident is None else str(ident), number=whole(number), name=text(name),
         occurred=text(occurred), severity=real(severity), raw_json=None if raw_json is None else str(raw_json),
-        received_at=real(received_at) or 0.0, cycle=whole(cycle) or 0)
+        received_at=moment(received_at), cycle=whole(cycle) or 0)
 
 
 def incident_number(raw_json: str | None) -> int | None:
