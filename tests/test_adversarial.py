@@ -21,10 +21,11 @@ import requests_mock
 
 from module_helpers import (
     ARM, INCIDENT_ID, INCIDENT_URL, LOGIN, OPENID_URL, SUB, TENANT, TOKEN_URL, WS_URL, all_text, arm_requests,
-    base_params, incident, load_json, mock_login, only_entry, only_error, run,
+    base_params, incident, load_json, load_module, mock_login, only_entry, only_error, run,
 )
 from xsoar_local.platform import Platform, run_module
 
+MOD = load_module()
 EVIL = "https://evil.example"
 ROLE_ASSIGNMENTS = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"
 
@@ -614,6 +615,16 @@ def test_a_next_link_that_spells_out_the_default_port_is_followed(m):
     assert [i["name"] for i in entry["Contents"]] == ["inc-1", "inc-2"]
     other = only_error(run("azure-sentinel-list-incidents", {"next_link": link.replace(":443", ":8443")}))
     assert "Refusing to send a request to https://management.azure.com:8443" in other
+
+
+def test_an_http_loopback_endpoint_matches_a_link_with_port_80():
+    """Given a Custom cloud at http://127.0.0.1 (plain HTTP is allowed on loopback), then a link to
+    http://127.0.0.1:80 is the same endpoint; one to https://127.0.0.1 is not."""
+    settings = MOD.settings_from_params(base_params(azure_cloud="Custom", server_url="http://127.0.0.1"))
+    transport = MOD.Transport(MOD.new_session(settings), None, "http://127.0.0.1", MOD.RetryPolicy())
+    transport.check_url("http://127.0.0.1:80/subscriptions")
+    with pytest.raises(MOD.UnsafeRequestError):
+        transport.check_url("https://127.0.0.1/subscriptions")
 
 
 @pytest.mark.parametrize("link", ["#skip=3", "https://management.azure.com:notaport/x"])

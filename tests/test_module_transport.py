@@ -82,6 +82,17 @@ def test_second_401_becomes_an_error_entry_with_a_credentials_hint(m):
     assert "\n" not in message
 
 
+def test_the_token_is_refreshed_once_per_request_even_across_retries(m, sleeps):
+    """Given 401, then (with the new token) 503, then 401 again, when a command runs, then the token was
+    refreshed once: the third answer is the error, with no third sign-in and no fourth call."""
+    m.get(INCIDENT_URL, [arm_error(401, "InvalidAuthenticationToken"), arm_error(503, "ServiceUnavailable"),
+                         arm_error(401, "InvalidAuthenticationToken"), {"json": load_json("incident_get.json")}])
+    message = only_error(run("azure-sentinel-get-incident-by-id", {"incident_id": INCIDENT_ID}))
+    assert "HTTP 401" in message
+    assert [r.headers["Authorization"] for r in arm_requests(m)] == ["Bearer token-1", "Bearer token-2",
+                                                                     "Bearer token-2"]
+
+
 @pytest.mark.parametrize("status, code, expected_hint", [
     pytest.param(403, "AuthorizationFailed", "Microsoft Sentinel Contributor", id="403-role"),
     pytest.param(404, "ResourceNotFound", "check the ID, the subscription ID", id="404-check-ids"),
