@@ -478,3 +478,12 @@ def test_a_bad_ip_indicator_value_is_quoted_to_80_characters(m):
     message = only_error(run("azure-sentinel-threat-indicator-create", {
         "display_name": "ind", "threat_types": "malicious-activity", "indicator_type": "ipv4", "value": value}))
     assert message.endswith(f"Argument 'value' is not an IPV4 address or network: '{'1' * 80}'.")
+
+
+@pytest.mark.parametrize("command", ["azure-sentinel-threat-indicator-tags-append",
+                                     "azure-sentinel-threat-indicator-tags-replace"])
+def test_indicator_tags_need_at_least_one_tag(m, command):
+    """Given tags that hold no tag once split (","), then one error names the argument and nothing is sent."""
+    message = only_error(run(command, {"indicator_name": "ind-1", "tags": ","}))
+    assert "Argument 'tags' is invalid" in message and "at least 1 item" in message
+    assert [r for r in m.request_history if r.url.startswith(ARM)] == []

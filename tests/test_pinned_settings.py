@@ -276,3 +276,12 @@ def test_managed_identity_with_a_private_key_is_refused(m):
                       creds_certificate={"identifier": "AB" * 20, "password": "pem-key"})
     assert message == ("Use Azure Managed Identities is set together with a client secret or private key; clear "
                        "one of them.")
+
+
+def test_a_missing_tenant_id_is_asked_for_by_name(m):
+    """Given a client secret and no Tenant ID (neither param), then the error asks for it in these words and
+    nothing is sent (no sign-in against an empty tenant)."""
+    platform = run("azure-sentinel-get-incident-by-id", {"incident_id": "inc-1"},
+                   params=base_params(creds_tenant_id=None, tenant_id=None))
+    assert only_error(platform).endswith("Error: Set the Tenant ID (the Directory ID of the app registration).")
+    assert m.request_history == []
