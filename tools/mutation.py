@@ -403,7 +403,7 @@ class Mutant:
     key: str = ""
     before: str = ""
     after: str = ""
-    status: str = "pending"  # killed | survived | equivalent | incompetent
+    status: str = "pending"  # killed | survived | equivalent | incompetent | skipped (left out by --only)
     detail: str = ""
     tests_selected: int = 0
     seconds: float = 0.0
@@ -634,7 +634,7 @@ class Workers:
 
 def score(sample: list[Mutant]) -> dict[str, int | float]:
     counts = {status: sum(m.status == status for m in sample)
-              for status in ("killed", "survived", "equivalent", "incompetent")}
+              for status in ("killed", "survived", "equivalent", "incompetent", "skipped")}
     scored = counts["killed"] + counts["survived"]
     return {**counts, "non_equivalent": scored, "score": round(100 * counts["killed"] / scored, 1) if scored else 0.0}
 
@@ -642,9 +642,10 @@ def score(sample: list[Mutant]) -> dict[str, int | float]:
 def write_report(sample: list[Mutant], settings: Settings, seed: int, seconds: float, cmap: CoverageMap) -> str:
     result = score(sample)
     module = settings.module_path.relative_to(ROOT)
+    skipped = f", {result['skipped']} not run (--only)" if result["skipped"] else ""
     summary = (f"{result['killed']} killed of {result['non_equivalent']} non-equivalent mutants = {result['score']}% "
                f"({result['equivalent']} equivalent, {result['survived']} survived, "
-               f"{result['incompetent']} incompetent); sample {len(sample)}, seed {seed}, "
+               f"{result['incompetent']} incompetent{skipped}); sample {len(sample)}, seed {seed}, "
                f"{seconds / 60:.1f} min ({cmap.seconds / 60:.1f} min of it mapping)")
     rows = ["| # | status | where | region | function | operator | change | note |",
             "|---|---|---|---|---|---|---|---|"]
@@ -672,7 +673,7 @@ def record_session(sample: list[Mutant], settings: Settings) -> None:
     try:
         db.add_work_items(WorkItem.single(m.job_id, m.spec) for m in sample)
         for m in sample:
-            if m.status == "equivalent":
+            if m.status in ("equivalent", "skipped"):
                 result = WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=m.detail)
             else:
                 result = WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcomes[m.status],
@@ -723,7 +724,7 @@ def main(argv: list[str] | None = None) -> int:
         elif m.key in equivalents:
             m.status, m.detail = "equivalent", equivalents[m.key]
         elif args.only and not re.search(args.only, m.key):
-            m.status, m.detail = "incompetent", "not run (--only)"
+            m.status, m.detail = "skipped", "not run (--only)"
         else:
             scope = m.spec.definition_name or m.region
             ran: frozenset[str] = frozenset()
