@@ -3420,8 +3420,10 @@ def remote_data(client: Client, settings: Settings, incident_id: str, since: dat
     props = _obj(incident.get("properties"))
     extra = enrich(client, [incident], settings.additional_info)[0] if settings.additional_info else {}
     mirrored = {k: v for k, v in {**fetch_context(incident), **extra}.items() if v is not None}
-    listed = {str(c.get("name")): c for page, _ in client.transport.pages(
-        "GET", client.url("incidents", incident_id, "comments")) for c in page}  # one per name, across pages
+    listed: dict[Any, dict[str, Any]] = {}
+    for page, _ in client.transport.pages("GET", client.url("incidents", incident_id, "comments")):
+        for c in page:  # one per name, though a comment may be listed on two pages; each nameless one is kept
+            listed[c.get("name") if isinstance(c.get("name"), str) and c.get("name") else len(listed)] = c
     comments = sorted(listed.values(), key=lambda c: _time_key(str(_obj(c.get("properties")).get("createdTimeUtc"))))
     entries = [comment_entry(c, incident_id) for c in comments
                if not str(c.get("name") or "").startswith(own_comment_prefix(instance))

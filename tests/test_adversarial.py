@@ -697,3 +697,13 @@ def test_a_first_fetch_window_beyond_1000_years_is_the_settings_error(m):
     assert str(error).endswith("First fetch timestamp '1000000 years' goes back more than 1000 years; give a "
                                "shorter window, for example '30 days'.")
     assert arm_requests(m) == []
+
+
+def test_comments_without_a_name_are_each_mirrored_in(m):
+    """Given two comments that have no name (malformed, but each a real comment), then both become notes."""
+    mock_login(m)
+    m.get(INCIDENT_URL, json=incident())
+    m.get(f"{INCIDENT_URL}/comments", json={"value": [
+        {"properties": {"message": f"note {n}", "createdTimeUtc": f"2025-02-0{n}T00:00:00Z"}} for n in (1, 2)]})
+    results = run("get-remote-data", {"id": INCIDENT_ID, "lastUpdate": "2025-01-01T00:00:00Z"}).results
+    assert len([e for e in results[1:] if e.get("Note")]) == 2, results
