@@ -266,11 +266,17 @@ def _parse_fetch_time(text: str) -> timedelta:
     if not match:
         raise ConfigError(f"First fetch timestamp '{text}' is not of the form '<number> <unit>', "
                           f"for example '3 days' or '12 hours'.")
-    days = int(match.group(1)) * FETCH_UNIT_DAYS[match.group(2).lower()]
-    if days > MAX_AGE_DAYS:
+    window = _age(match)
+    if window is None:
         raise ConfigError(f"First fetch timestamp '{text}' goes back more than 1000 years; give a shorter "
                           f"window, for example '30 days'.")
-    return timedelta(days=days)
+    return window
+
+
+def _age(match: re.Match[str]) -> timedelta | None:
+    """The time a FETCH_TIME_RE match names ('3 days'), or None beyond MAX_AGE_DAYS."""
+    days = int(match.group(1)) * FETCH_UNIT_DAYS[match.group(2).lower()]
+    return timedelta(days=days) if days <= MAX_AGE_DAYS else None
 
 
 def _whole_number(value: Any, name: str, default: int, low: int, high: int) -> int:
@@ -1982,12 +1988,12 @@ HashType = _choices("HashType", *HASH_LENGTHS)
 def _ti_time(value: Any) -> Any:
     """An ISO 8601 date or date-time (UTC unless it says otherwise), or an age such as '7 days' (ago)."""
     text = str(value).strip()
-    age = FETCH_TIME_RE.match(re.sub(r"(?i)\s+ago$", "", text))
-    if age:
-        days = int(age.group(1)) * FETCH_UNIT_DAYS[age.group(2).lower()]
-        if days > MAX_AGE_DAYS:
+    match = FETCH_TIME_RE.match(re.sub(r"(?i)\s+ago$", "", text))
+    if match:
+        age = _age(match)
+        if age is None:
             raise ValueError("an age must be at most 1000 years")
-        return timedelta(days=days)
+        return age
     try:
         moment = datetime.fromisoformat(text)
         return iso_z(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
