@@ -40,6 +40,7 @@ WS_URL = (f"{ARM}/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Op
           f"workspaces/{WS}/providers/Microsoft.SecurityInsights")
 INCIDENT_ID = "73e01a99-5cd7-4139-a149-9f2736ff2ab5"
 INCIDENT_URL = f"{WS_URL}/incidents/{INCIDENT_ID}"
+NEXT_LINK_KEY = 'AzureSentinel.NextLink(val.Description == "NextLink for listing commands")'
 
 _counter = itertools.count()
 

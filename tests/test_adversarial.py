@@ -20,8 +20,8 @@ import requests
 import requests_mock
 
 from module_helpers import (
-    ARM, INCIDENT_ID, INCIDENT_URL, LOGIN, OPENID_URL, SUB, TENANT, TOKEN_URL, WS_URL, all_text, arm_requests,
-    base_params, incident, load_json, load_module, mock_login, only_entry, only_error, run,
+    ARM, INCIDENT_ID, INCIDENT_URL, LOGIN, NEXT_LINK_KEY, OPENID_URL, SUB, TENANT, TOKEN_URL, WS_URL, all_text,
+    arm_requests, base_params, incident, load_json, load_module, mock_login, only_entry, only_error, run,
 )
 from xsoar_local.platform import Platform, run_module
 
@@ -561,9 +561,6 @@ def test_a_ca_bundle_that_does_not_exist_is_one_clear_error(m, monkeypatch, tmp_
 
 # -- 11. found by attacking the commands and mirroring (2026-12-02) ---------------------------------------
 
-NEXT_LINK = 'AzureSentinel.NextLink(val.Description == "NextLink for listing commands")'
-
-
 def numbered(count: int, start: int = 1) -> list[dict]:
     return [incident(f"inc-{n}", n) for n in range(start, start + count)]
 
@@ -599,7 +596,7 @@ def test_a_page_longer_than_top_is_cut_and_continued_inside_it(m):
     m.get(f"{WS_URL}/incidents", json={"value": numbered(10)})
     first = only_entry(run("azure-sentinel-list-incidents", {"limit": "5"}))
     assert [i["name"] for i in first["Contents"]] == [f"inc-{n}" for n in range(1, 6)]
-    link = first["EntryContext"][NEXT_LINK]["URL"]
+    link = first["EntryContext"][NEXT_LINK_KEY]["URL"]
     second = only_entry(run("azure-sentinel-list-incidents", {"limit": "5", "next_link": link}))
     assert [i["name"] for i in second["Contents"]] == [f"inc-{n}" for n in range(6, 11)]
 

@@ -13,11 +13,10 @@ import requests_mock
 
 from module_helpers import (
     ARM, INCIDENT_ID, INCIDENT_URL, RG, SUB, WS, WS_URL, arm_requests, base_params, context_value, incident,
-    load_module, mock_login, only_entry, only_error, query, run,
+    NEXT_LINK_KEY, load_module, mock_login, only_entry, only_error, query, run,
 )
 
 MOD = load_module()
-NEXT_LINK_KEY = 'AzureSentinel.NextLink(val.Description == "NextLink for listing commands")'
 EVIL = "https://evil.example.com"
 
 

@@ -316,6 +316,14 @@ def test_the_template_table_shows_each_rule_column(m):
                                   "Enabled": False, "Status": None, "Tactics": None, "LastModified": None}
 
 
+def serve_query(m, **answer) -> None:
+    """The workspace (customerId cust-1) and a one-row Log Analytics answer, with `answer`'s extra keys."""
+    m.get(re.compile(re.escape(f"{ARM}/subscriptions/") + ".*/workspaces/" + WS + r"\?"),
+          json={"properties": {"customerId": "cust-1"}})
+    m.post("https://api.loganalytics.io/v1/workspaces/cust-1/query", json={
+        "tables": [{"name": "PrimaryResult", "columns": [{"name": "x", "type": "int"}], "rows": [[1]]}], **answer})
+
+
 @pytest.mark.parametrize("error, shown", [
     ({"message": "Some errors.", "details": [{"message": "Result truncated."}]},
      "(PartialError: Some errors. Result truncated.)"),
@@ -324,11 +332,7 @@ def test_the_template_table_shows_each_rule_column(m):
 def test_the_partial_result_warning_names_the_code_and_the_messages(m, error, shown):
     """Given a query answer with a partial-result error, with or without its code and details, then the
     warning gives the code (PartialError when there is none), the message and each detail's message."""
-    m.get(re.compile(re.escape(f"{ARM}/subscriptions/") + ".*/workspaces/" + WS + r"\?"),
-          json={"properties": {"customerId": "cust-1"}})
-    m.post("https://api.loganalytics.io/v1/workspaces/cust-1/query",
-           json={"tables": [{"name": "PrimaryResult", "columns": [{"name": "x", "type": "int"}], "rows": [[1]]}],
-                 "error": error})
+    serve_query(m, error=error)
     readable = only_entry(run("azure-sentinel-run-query", {"query": "print x = 1"}))["HumanReadable"]
     assert readable.startswith(f"**Warning: the result is partial** {shown}.\n")
 
@@ -391,10 +395,7 @@ def test_an_automation_rule_takes_at_most_50_conditions(m):
 
 def test_a_query_may_show_up_to_10000_rows(m):
     """Given run-query with limit 10000, then it runs; 10001 is refused before anything is sent."""
-    m.get(re.compile(re.escape(f"{ARM}/subscriptions/") + ".*/workspaces/" + WS + r"\?"),
-          json={"properties": {"customerId": "cust-1"}})
-    m.post("https://api.loganalytics.io/v1/workspaces/cust-1/query",
-           json={"tables": [{"name": "PrimaryResult", "columns": [{"name": "x", "type": "int"}], "rows": [[1]]}]})
+    serve_query(m)
     assert only_entry(run("azure-sentinel-run-query", {"query": "print x = 1", "limit": "10000"})).get("Type") != 4
     refused = run("azure-sentinel-run-query", {"query": "print x = 1", "limit": "10001"})
     assert only_error(refused).endswith("Argument 'limit' is invalid: must be a whole number from 1 to 10000.")
