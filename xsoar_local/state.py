@@ -225,6 +225,10 @@ def damaged(path: Path, what: str) -> StateError:
     return StateError(f"the state file {path} is damaged ({what}); delete it or pass --state NEW_FILE.")
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z, the last second a datetime can hold
+
+
 def _owner_only(path: Path) -> None:
     """Create the state file readable by its owner only (it holds access tokens), or tighten it; a path that
     cannot be opened as a file is left to sqlite3, which says why."""
@@ -239,10 +243,6 @@ def _storable(value: Any) -> Any:
     """Text as SQLite can store it: lone surrogates (bytes that were not UTF-8, or JSON escapes of half a
     character) become U+FFFD; anything else unchanged."""
     return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
-
-
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z, the last second a datetime can hold
 
 
 def _is_epoch(value: Any) -> bool:
